@@ -1,0 +1,185 @@
+/*
+ * mpgc.h - MicroPython's `gc` heap as a standalone C library.
+ *
+ * A conservative mark-and-sweep heap in memory you give it (static arrays,
+ * several physical pools), with the whole API of MicroPython's `gc` module:
+ * enable/disable/isenabled/collect/mem_alloc/mem_free/threshold, plus the
+ * K230 system-memory queries. The engine never calls malloc and keeps no
+ * global state: every call takes the heap handle.
+ *
+ * Functions are grouped: heap set-up, allocation, roots and collection, the
+ * `gc` module, diagnostics, locking, system memory. The layout and the
+ * invariants are in docs/design.md.
+ */
+#ifndef MPGC_H
+#define MPGC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpgc_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mpgc mpgc_t;
+
+/* Allocation flags. */
+#define MPGC_FINALISE 0x1u /* run the config's finaliser when found unreachable */
+#define MPGC_NO_SCAN 0x2u  /* contents never scanned for pointers (byte buffers) */
+
+/* Placement of new allocations (mpgc_config_t.policy). */
+typedef enum {
+    MPGC_POLICY_FIT = 0,      /* default: segregated good fit, O(1) search */
+    MPGC_POLICY_FIRST_FIT = 1 /* MicroPython's: address-ordered first fit */
+} mpgc_policy_t;
+
+/* When an unreachable object with a finaliser is freed (mpgc_config_t). */
+typedef enum {
+    /* Default. Everything an unreachable finalisable object points to is
+     * kept alive while its finaliser runs, and the object itself is freed
+     * by the next collection only if it is still unreachable then: a
+     * finaliser may read its object's referents and may resurrect it. */
+    MPGC_FINALISE_SAFE = 0,
+    /* MicroPython's order: finalise every unreachable object, then free
+     * them all in the same collection. */
+    MPGC_FINALISE_MICROPYTHON = 1
+} mpgc_finalise_order_t;
+
+/* What the report hook is told about a rejected pointer. */
+typedef enum {
+    MPGC_BAD_FOREIGN = 1,  /* not inside any pool's blocks */
+    MPGC_BAD_INTERIOR = 2, /* inside a pool but not the start of an allocation */
+    MPGC_BAD_FREED = 3,    /* block-aligned, but no allocation starts there */
+    MPGC_BAD_LOCKED = 4    /* free/realloc while the heap is locked */
+} mpgc_bad_t;
+
+typedef struct mpgc_config {
+    /* Called once for each unreachable MPGC_FINALISE object, during the
+     * collection, with the heap locked (allocation returns NULL). */
+    void (*finaliser)(mpgc_t *gc, void *obj, void *user);
+    /* Called at the start of every collection; report each root range with
+     * mpgc_mark_range(). */
+    void (*scan_roots)(mpgc_t *gc, void *user);
+    /* Called for each bad pointer given to free/realloc/size (optional). */
+    void (*report)(mpgc_t *gc, mpgc_bad_t what, const void *ptr, void *user);
+    /* Thread hooks: a recursive mutex taken around every heap operation. */
+    void (*lock)(void *user);
+    void (*unlock)(void *user);
+    /* Fault injection: return true to make this allocation fail as if the
+     * heap were full (no collection is attempted). For tests. */
+    bool (*fail_alloc)(mpgc_t *gc, size_t nbytes, void *user);
+    void *user;
+    mpgc_policy_t policy;
+    mpgc_finalise_order_t finalise_order;
+    /* Do not scan the calling thread's C stack and registers when
+     * collecting (runtimes that report every root through scan_roots). */
+    bool no_stack_scan;
+} mpgc_config_t;
+
+/* ---- Heap set-up ---------------------------------------------------- */
+
+/* Carves the control block, the block tables and the first pool out of
+ * mem. NULL when mem is too small (or NULL). cfg may be NULL (defaults);
+ * it is copied. The heap starts enabled, threshold -1. */
+mpgc_t *mpgc_init(void *mem, size_t size, const mpgc_config_t *cfg);
+/* Adds another pool (its own tables). False if too small, overlapping an
+ * existing pool, or the split heap is compiled out. */
+bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size);
+/* The address given to mpgc_set_stack_top(): the top of the C stack of the
+ * thread that collects; take it from a local of main(). NULL: no scan. */
+void mpgc_set_stack_top(mpgc_t *gc, void *top);
+
+/* ---- Allocation ----------------------------------------------------- */
+
+/* n bytes, zeroed, aligned to a block. NULL for n == 0, for n too large to
+ * round up, while locked, and when no memory is left after a collection. */
+void *mpgc_alloc(mpgc_t *gc, size_t n, unsigned flags);
+/* Resizes in place when the following blocks allow; otherwise moves (keeping
+ * the flags) only if allow_move. realloc(NULL, n) allocates; n == 0 frees
+ * and returns NULL. Returns NULL and leaves p untouched on failure. */
+void *mpgc_realloc(mpgc_t *gc, void *p, size_t n, bool allow_move);
+/* Frees now, without running the finaliser. Bad pointers are ignored. */
+void mpgc_free(mpgc_t *gc, void *p);
+/* Usable bytes of the allocation starting at p; 0 for any other pointer. */
+size_t mpgc_size(const mpgc_t *gc, const void *p);
+
+/* ---- Roots and collection ------------------------------------------- */
+
+/* A range of words scanned conservatively at every collection. False when
+ * all MPGC_MAX_ROOTS slots are taken. */
+bool mpgc_add_root(mpgc_t *gc, const void *start, size_t nbytes);
+/* Removes the range registered with this start address (false if none). */
+bool mpgc_remove_root(mpgc_t *gc, const void *start);
+/* Marks from every pointer-sized, pointer-aligned word in the range. Only
+ * meaningful during a collection (from scan_roots); ignored otherwise. */
+void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes);
+
+/* ---- The gc module -------------------------------------------------- */
+
+void mpgc_enable(mpgc_t *gc);
+void mpgc_disable(mpgc_t *gc);
+bool mpgc_isenabled(const mpgc_t *gc);
+size_t mpgc_collect(mpgc_t *gc);           /* number of objects freed */
+size_t mpgc_mem_alloc(const mpgc_t *gc);   /* bytes in use, block-granular */
+ptrdiff_t mpgc_mem_free(const mpgc_t *gc); /* bytes free, -1 if it cannot be known */
+ptrdiff_t mpgc_threshold(const mpgc_t *gc); /* -1 when disabled */
+void mpgc_set_threshold(mpgc_t *gc, ptrdiff_t amount); /* < 0 disables */
+
+/* ---- Diagnostics ---------------------------------------------------- */
+
+typedef struct mpgc_info {
+    size_t total;        /* usable bytes in all pools */
+    size_t used;         /* bytes in allocated blocks */
+    size_t free;         /* bytes in free blocks */
+    size_t max_free;     /* largest allocatable run, bytes */
+    size_t num_1block;   /* allocations of one block */
+    size_t num_2block;   /* allocations of two blocks */
+    size_t max_block;    /* largest allocation, blocks */
+    size_t collections;  /* collections so far */
+    size_t block_bytes;  /* bytes per block */
+    size_t pools;        /* number of pools */
+    size_t meta_bytes;   /* control block, pool headers and block tables */
+} mpgc_info_t;
+
+void mpgc_info(const mpgc_t *gc, mpgc_info_t *info);
+
+/* A block-per-character map of every pool, as MicroPython prints it:
+ * '.' free, 'h' head, '=' tail, 'm' marked, 'n' no-scan head, 'f' head with
+ * a finaliser. write() receives the text in pieces. */
+void mpgc_dump_alloc_table(const mpgc_t *gc,
+                           void (*write)(void *ctx, const char *s, size_t n),
+                           void *ctx);
+
+/* Re-derives every invariant of the tables, the free-run index and the
+ * counters. True when the heap is consistent. Cost: one walk of the heap. */
+bool mpgc_check(const mpgc_t *gc);
+
+/* ---- Locking (interrupt handlers, finalisers) ------------------------ */
+
+/* Nesting. While locked, allocation returns NULL, free and collect do
+ * nothing. */
+void mpgc_lock(mpgc_t *gc);
+void mpgc_unlock(mpgc_t *gc);
+bool mpgc_is_locked(const mpgc_t *gc);
+
+/* ---- System memory (K230 gc.sys_*), implemented in port/ ------------- */
+
+typedef struct mpgc_sysmem {
+    uint64_t total; /* bytes */
+    uint64_t free;
+    uint64_t used;
+} mpgc_sysmem_t;
+
+uint64_t mpgc_sys_total(void);          /* 0 when unknown */
+bool mpgc_sys_heap(mpgc_sysmem_t *out); /* kernel heap (slab on Linux) */
+bool mpgc_sys_page(mpgc_sysmem_t *out); /* user pages */
+bool mpgc_sys_mmz(mpgc_sysmem_t *out);  /* media zone (CMA on Linux) */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPGC_H */

@@ -1,0 +1,220 @@
+/*
+ * alloc.c - allocation, explicit free, realloc and size queries.
+ *
+ * Fast path: round to blocks, take a run from the free index, set the
+ * head/tail bits, zero. Everything rare (collect-and-retry, threshold
+ * collections, bad pointers) is in named functions off that path.
+ */
+#include "internal.h"
+
+/* Bytes to blocks; false for 0 and for sizes that overflow when rounded. */
+static bool to_blocks(size_t n, size_t *nb) {
+    if (n == 0 || n > SIZE_MAX - (BLOCK - 1)) return false;
+    *nb = (n + BLOCK - 1) / BLOCK;
+    return true;
+}
+
+/* Sets the tail bit of blocks [b, b+n). */
+static void tail_set(pool_t *p, size_t b, size_t n) {
+    while (n > 0) {
+        size_t in = W_BITS - b % W_BITS;
+        if (in > n) in = n;
+        word_t m = (in == W_BITS ? ~(word_t)0 : (((word_t)1 << in) - 1)) << (b % W_BITS);
+        p->groups[b / W_BITS].tail |= m;
+        b += in;
+        n -= in;
+    }
+}
+
+/* Clears every plane of blocks [b, b+n). */
+static void range_clear(pool_t *p, size_t b, size_t n) {
+    while (n > 0) {
+        size_t in = W_BITS - b % W_BITS;
+        if (in > n) in = n;
+        word_t m = ~((in == W_BITS ? ~(word_t)0 : (((word_t)1 << in) - 1)) << (b % W_BITS));
+        group_t *g = &p->groups[b / W_BITS];
+        g->head &= m;
+        g->tail &= m;
+        g->mark &= m;
+        g->fin &= m;
+        b += in;
+        n -= in;
+    }
+}
+
+static bool threshold_due(const mpgc_t *gc) {
+    return MPGC_ENABLE_THRESHOLD && gc->threshold >= 0 && gc->enabled &&
+           gc->since_collect >= (size_t)gc->threshold;
+}
+
+/* Slow path, reached when no run is long enough (rare: the heap is full or
+ * fragmented): 1. collect, only while automatic collection is enabled;
+ * 2. retry once. */
+static MPGC_NOINLINE uint8_t *alloc_slow(mpgc_t *gc, size_t nb) {
+    if (!gc->enabled) return NULL;
+    mpgc_collect_locked(gc);
+    return mpgc_fl_take(gc, nb);
+}
+
+void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
+    if (MPGC_UNLIKELY(gc->lock_depth > 0)) return NULL;
+    if (MPGC_UNLIKELY(gc->cfg.fail_alloc != NULL) &&
+        gc->cfg.fail_alloc(gc, nb * BLOCK, gc->cfg.user))
+        return NULL;
+    if (MPGC_UNLIKELY(threshold_due(gc))) mpgc_collect_locked(gc);
+    uint8_t *m = mpgc_fl_take(gc, nb);
+    if (MPGC_UNLIKELY(!m)) m = alloc_slow(gc, nb);
+    if (MPGC_UNLIKELY(!m)) return NULL;
+
+    pool_t *p = mpgc_pool_of(gc, m);
+    size_t b = block_index(p, m);
+    group_t *g = &p->groups[b / W_BITS];
+    g->head |= bit_of(b);
+    if (flags & MPGC_NO_SCAN) g->tail |= bit_of(b);
+    if (MPGC_ENABLE_FINALISERS && (flags & MPGC_FINALISE)) g->fin |= bit_of(b);
+    if (nb > 1) tail_set(p, b + 1, nb - 1);
+    memset(m, 0, nb * BLOCK);
+    gc->used_blocks += nb;
+    gc->since_collect += nb * BLOCK;
+    mpgc_stats_alloc(gc, nb);
+    return m;
+}
+
+void *mpgc_alloc(mpgc_t *gc, size_t n, unsigned flags) {
+    size_t nb;
+    if (!gc || !to_blocks(n, &nb)) return NULL;
+    hook_lock(gc);
+    void *m = mpgc_alloc_locked(gc, nb, flags);
+    hook_unlock(gc);
+    return m;
+}
+
+static void report(const mpgc_t *gc, mpgc_bad_t what, const void *ptr) {
+    if (gc->cfg.report) gc->cfg.report((mpgc_t *)(uintptr_t)gc, what, ptr, gc->cfg.user);
+}
+
+pool_t *mpgc_find_head(const mpgc_t *gc, const void *ptr, size_t *head) {
+    pool_t *p = mpgc_pool_of(gc, ptr);
+    if (!p) {
+        report(gc, MPGC_BAD_FOREIGN, ptr);
+        return NULL;
+    }
+    size_t off = (size_t)((const uint8_t *)ptr - p->base);
+    size_t b = off / BLOCK;
+    const group_t *g = &p->groups[b / W_BITS];
+    if (off % BLOCK != 0 || (!(g->head & bit_of(b)) && (g->tail & bit_of(b)))) {
+        report(gc, MPGC_BAD_INTERIOR, ptr);
+        return NULL;
+    }
+    if (!(g->head & bit_of(b))) {
+        report(gc, MPGC_BAD_FREED, ptr);
+        return NULL;
+    }
+    *head = b;
+    return p;
+}
+
+static void free_object(mpgc_t *gc, pool_t *p, size_t b) {
+    size_t n = mpgc_object_blocks(p, b);
+    range_clear(p, b, n);
+    gc->used_blocks -= n;
+    mpgc_stats_free(gc, n);
+    mpgc_fl_release(gc, p, b, n);
+}
+
+void mpgc_free(mpgc_t *gc, void *ptr) {
+    if (!gc || !ptr) return;
+    hook_lock(gc);
+    size_t b;
+    if (gc->lock_depth > 0) {
+        report(gc, MPGC_BAD_LOCKED, ptr);
+    } else {
+        pool_t *p = mpgc_find_head(gc, ptr, &b);
+        if (p) free_object(gc, p, b);
+    }
+    hook_unlock(gc);
+}
+
+size_t mpgc_size(const mpgc_t *gc, const void *ptr) {
+    if (!gc || !ptr) return 0;
+    hook_lock(gc);
+    size_t b, n = 0;
+    pool_t *p = mpgc_find_head(gc, ptr, &b);
+    if (p) n = mpgc_object_blocks(p, b) * BLOCK;
+    hook_unlock(gc);
+    return n;
+}
+
+/* Grows the allocation at block b from `have` to `want` blocks using the
+ * free run right after it, if that run is long enough. */
+static bool grow_in_place(mpgc_t *gc, pool_t *p, size_t b, size_t have, size_t want) {
+    size_t e = b + have, need = want - have;
+    if (e >= p->nblocks || !block_is_free(p, e)) return false;
+    run_t *r = (run_t *)(void *)block_ptr(p, e);
+    size_t len = r->nblocks;
+    if (len < need) return false;
+    mpgc_fl_remove(gc, r);
+    if (len > need) mpgc_fl_insert(gc, block_ptr(p, e + need), len - need, false);
+    tail_set(p, e, need);
+    memset(block_ptr(p, e), 0, need * BLOCK);
+    gc->used_blocks += need;
+    mpgc_stats_free(gc, have);
+    mpgc_stats_alloc(gc, want);
+    return true;
+}
+
+static void shrink_in_place(mpgc_t *gc, pool_t *p, size_t b, size_t have, size_t want) {
+    range_clear(p, b + want, have - want);
+    gc->used_blocks -= have - want;
+    mpgc_stats_free(gc, have);
+    mpgc_stats_alloc(gc, want);
+    mpgc_fl_release(gc, p, b + want, have - want);
+}
+
+/* Moving realloc: a new allocation with the same flags, the contents
+ * copied, the old one freed without its finaliser (the flag moved). The old
+ * object is pinned so that a collection inside the allocation keeps it. */
+static void *realloc_move(mpgc_t *gc, void *ptr, pool_t *p, size_t b, size_t have, size_t want) {
+    const group_t *g = &p->groups[b / W_BITS];
+    unsigned flags = ((g->tail & bit_of(b)) ? MPGC_NO_SCAN : 0u) |
+                     ((g->fin & bit_of(b)) ? MPGC_FINALISE : 0u);
+    const void *saved_pin = gc->pin;
+    gc->pin = ptr;
+    void *q = mpgc_alloc_locked(gc, want, flags);
+    gc->pin = saved_pin;
+    if (!q) return NULL;
+    memcpy(q, ptr, have * BLOCK);
+    free_object(gc, p, b);
+    return q;
+}
+
+void *mpgc_realloc(mpgc_t *gc, void *ptr, size_t n, bool allow_move) {
+    if (!gc) return NULL;
+    if (!ptr) return mpgc_alloc(gc, n, 0);
+    if (n == 0) {
+        mpgc_free(gc, ptr);
+        return NULL;
+    }
+    size_t want;
+    if (!to_blocks(n, &want)) return NULL;
+    void *res = NULL;
+    hook_lock(gc);
+    size_t b;
+    pool_t *p = gc->lock_depth > 0 ? NULL : mpgc_find_head(gc, ptr, &b);
+    if (gc->lock_depth > 0) report(gc, MPGC_BAD_LOCKED, ptr);
+    if (p) {
+        size_t have = mpgc_object_blocks(p, b);
+        if (want == have) {
+            res = ptr;
+        } else if (want < have) {
+            shrink_in_place(gc, p, b, have, want);
+            res = ptr;
+        } else if (grow_in_place(gc, p, b, have, want)) {
+            res = ptr;
+        } else if (allow_move) {
+            res = realloc_move(gc, ptr, p, b, have, want);
+        }
+    }
+    hook_unlock(gc);
+    return res;
+}

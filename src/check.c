@@ -1,0 +1,97 @@
+/*
+ * check.c - mpgc_check(): re-derives every invariant of docs/design.md
+ * section 5 from scratch. One walk of the tables and of every free list.
+ */
+#include "internal.h"
+
+#define REQUIRE(c)                                                             \
+    do {                                                                       \
+        if (!(c)) return false;                                                \
+    } while (0)
+
+/* Invariant 1 for one pool; counts allocated blocks and maximal free runs
+ * and checks their header and boundary tag. */
+static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *runs) {
+    for (size_t gi = 0; gi < p->ngroups; gi++) {
+        const group_t *g = &p->groups[gi];
+        word_t valid = group_valid(p, gi), C = g->tail & ~g->head;
+        REQUIRE(((g->head | g->tail | g->mark | g->fin) & ~valid) == 0);
+        REQUIRE((g->mark & ~g->head) == 0 && (g->fin & ~g->head) == 0);
+        REQUIRE(gc->collecting || g->mark == 0);
+        /* A continuation follows a head or a continuation. */
+        word_t prev_alloc = (g->head | g->tail) << 1;
+        if (gi > 0) prev_alloc |= (p->groups[gi - 1].head | p->groups[gi - 1].tail) >> (W_BITS - 1);
+        REQUIRE((C & ~prev_alloc) == 0);
+        *used += popcount_word(g->head | g->tail);
+    }
+    size_t b = mpgc_next_free(p, 0);
+    if (b < p->nblocks) REQUIRE(block_ptr(p, b) >= gc->first_free);
+    while (b < p->nblocks) {
+        size_t e = mpgc_next_used(p, b);
+        const run_t *r = (const run_t *)(const void *)block_ptr(p, b);
+        REQUIRE(r->nblocks == e - b);
+        REQUIRE(*(const size_t *)(const void *)(block_ptr(p, e) - sizeof(size_t)) == e - b);
+        (*runs)++;
+        b = mpgc_next_free(p, e);
+    }
+    return true;
+}
+
+/* Invariants 2 and 3: lists well-formed, every entry the start of a maximal
+ * free run of its class, binmap exact. An entry cannot repeat within a list
+ * (it has one successor) nor across lists (its class is fixed), so equal
+ * counts of listed and existing runs mean every run is listed once. */
+static bool check_bins(const mpgc_t *gc, size_t *listed) {
+    for (size_t c = 0; c < MPGC_NUM_CLASSES; c++) {
+        const run_t *first = gc->bins[c];
+        REQUIRE(((gc->binmap[c / W_BITS] & bit_of(c)) != 0) == (first != NULL));
+        if (!first) continue;
+        const run_t *q = first;
+        size_t guard = gc->total_blocks + 1;
+        do {
+            REQUIRE(guard-- > 0);
+            const pool_t *p = mpgc_pool_of(gc, q);
+            REQUIRE(p != NULL);
+            REQUIRE(((const uint8_t *)q - p->base) % BLOCK == 0);
+            size_t b = block_index(p, q);
+            REQUIRE(q->nblocks > 0 && b + q->nblocks <= p->nblocks);
+            REQUIRE(mpgc_class_of(q->nblocks) == c);
+            REQUIRE(block_is_free(p, b) && (b == 0 || !block_is_free(p, b - 1)));
+            REQUIRE(mpgc_next_used(p, b) == b + q->nblocks);
+            REQUIRE(q->next->prev == q && q->prev->next == q);
+            (*listed)++;
+            q = q->next;
+        } while (q != first);
+    }
+    for (size_t c = MPGC_NUM_CLASSES; c < BINMAP_WORDS * W_BITS; c++)
+        REQUIRE((gc->binmap[c / W_BITS] & bit_of(c)) == 0);
+    return true;
+}
+
+static bool check_locked(const mpgc_t *gc) {
+    size_t used = 0, runs = 0, listed = 0, total = 0, pools = 0;
+    const pool_t *prev = NULL;
+    for (const pool_t *p = gc->pools; p; p = p->next) {
+        REQUIRE(!prev || prev->end <= p->base);
+        REQUIRE(p->base >= gc->lo && p->end <= gc->hi);
+        REQUIRE((uintptr_t)p->base % BLOCK == 0 && p->end == p->base + p->nblocks * BLOCK);
+        REQUIRE(check_pool(gc, p, &used, &runs));
+        total += p->nblocks;
+        pools++;
+        prev = p;
+    }
+    REQUIRE(check_bins(gc, &listed));
+    REQUIRE(listed == runs);
+    REQUIRE(pools == gc->npools && total == gc->total_blocks && used == gc->used_blocks);
+    REQUIRE(gc->nroots <= MPGC_MAX_ROOTS && gc->msp <= MPGC_MARK_STACK_SIZE);
+    REQUIRE(gc->collecting ? gc->lock_depth > 0 : true);
+    return true;
+}
+
+bool mpgc_check(const mpgc_t *gc) {
+    if (!gc) return false;
+    hook_lock(gc);
+    bool ok = check_locked(gc);
+    hook_unlock(gc);
+    return ok;
+}

@@ -1,0 +1,142 @@
+/*
+ * heap.c - carving the control block and pools out of caller memory.
+ *
+ *  region start                                                region end
+ *  [struct mpgc (first region only)][pool_t][groups ...][pad][blocks ...]
+ *                                                           ^ BLOCK-aligned
+ *
+ * pool_layout() is the one place that decides how many blocks fit; init and
+ * mpgc_add_region both call it. Each block costs BLOCK bytes plus 4 bits
+ * (one word in each of a group's four planes per W_BITS blocks).
+ */
+#include "internal.h"
+
+static uintptr_t align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+
+/* Bytes of group metadata for n blocks. */
+static size_t groups_bytes(size_t n) {
+    return (n + W_BITS - 1) / W_BITS * sizeof(group_t);
+}
+
+/* Lays a pool out in [lo, hi). Returns NULL when not even one block fits. */
+static pool_t *pool_layout(uint8_t *lo, uint8_t *hi) {
+    uintptr_t hdr = align_up((uintptr_t)lo, sizeof(word_t));
+    if (hi < lo || (uintptr_t)hi < hdr + sizeof(pool_t)) return NULL;
+    uintptr_t tables = hdr + sizeof(pool_t);
+    uintptr_t end = (uintptr_t)hi & ~(uintptr_t)(BLOCK - 1);
+    if (end <= tables) return NULL;
+    /* Start from the ratio bound and step down until groups+pad+blocks fit. */
+    size_t avail = end - tables;
+    size_t n = avail / (8u * BLOCK + 4u) * 8u; /* 4 bits per block */
+    while (n > 0 && groups_bytes(n) + n * BLOCK > avail) n--;
+    while (groups_bytes(n + 1) + (n + 1) * BLOCK <= avail) n++;
+    if (n == 0) return NULL;
+
+    pool_t *p = (pool_t *)hdr;
+    p->next = NULL;
+    p->region_lo = lo;
+    p->region_hi = hi;
+    p->nblocks = n;
+    p->ngroups = (n + W_BITS - 1) / W_BITS;
+    p->groups = (group_t *)tables;
+    p->base = (uint8_t *)(end - n * BLOCK);
+    p->end = (uint8_t *)end;
+    memset(p->groups, 0, p->ngroups * sizeof(group_t));
+    return p;
+}
+
+static void pool_link(mpgc_t *gc, pool_t *p) {
+    pool_t **at = &gc->pools;
+    while (*at && (*at)->base < p->base) at = &(*at)->next;
+    p->next = *at;
+    *at = p;
+    gc->npools++;
+    gc->total_blocks += p->nblocks;
+    gc->meta_bytes += (size_t)(p->base - p->region_lo) + (size_t)(p->region_hi - p->end);
+    if (!gc->lo || p->base < gc->lo) gc->lo = p->base;
+    if (!gc->hi || p->end > gc->hi) gc->hi = p->end;
+    if (!gc->first_free || p->base < gc->first_free) gc->first_free = p->base;
+    mpgc_fl_insert(gc, p->base, p->nblocks, true);
+}
+
+mpgc_t *mpgc_init(void *mem, size_t size, const mpgc_config_t *cfg) {
+    if (!mem) return NULL;
+    uint8_t *lo = (uint8_t *)mem, *hi = lo + size;
+    if ((uintptr_t)hi < (uintptr_t)lo) return NULL; /* wraps the address space */
+    uintptr_t at = align_up((uintptr_t)lo, sizeof(word_t));
+    if ((uintptr_t)hi < at + sizeof(mpgc_t)) return NULL;
+    mpgc_t *gc = (mpgc_t *)at;
+    pool_t *p = pool_layout((uint8_t *)(at + sizeof(mpgc_t)), hi);
+    if (!p) return NULL;
+
+    memset(gc, 0, sizeof *gc);
+    if (cfg) gc->cfg = *cfg;
+    gc->enabled = true;
+    gc->threshold = -1;
+    gc->max_block_valid = true;
+    p->region_lo = lo; /* the first pool owns the control block too */
+    pool_link(gc, p);
+    return gc;
+}
+
+bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size) {
+    if (!MPGC_ENABLE_SPLIT_HEAP || !gc || !mem) return false;
+    uint8_t *lo = (uint8_t *)mem, *hi = lo + size;
+    if ((uintptr_t)hi < (uintptr_t)lo) return false;
+    bool ok = false;
+    hook_lock(gc);
+    bool overlaps = false;
+    for (pool_t *q = gc->pools; q; q = q->next)
+        overlaps |= lo < q->region_hi && q->region_lo < hi;
+    if (!overlaps && !gc->collecting) {
+        pool_t *p = pool_layout(lo, hi);
+        if (p) {
+            pool_link(gc, p);
+            ok = true;
+        }
+    }
+    hook_unlock(gc);
+    return ok;
+}
+
+void mpgc_set_stack_top(mpgc_t *gc, void *top) { gc->stack_top = top; }
+
+/* The pool whose blocks contain ptr. Hot: called for every scanned word. */
+pool_t *mpgc_pool_of(const mpgc_t *gc, const void *ptr) {
+    const uint8_t *a = (const uint8_t *)ptr;
+    if (a < gc->lo || a >= gc->hi) return NULL;
+    for (pool_t *p = gc->pools; p; p = p->next)
+        if (a < p->end) return a >= p->base ? p : NULL;
+    return NULL;
+}
+
+/* Length in blocks of the allocation whose head is block `head`: one plus
+ * the run of continuation bits after it, found a word at a time. */
+size_t mpgc_object_blocks(const pool_t *p, size_t head) {
+    size_t b = head + 1;
+    while (b < p->nblocks) {
+        const group_t *g = &p->groups[b / W_BITS];
+        word_t stop = ~(g->tail & ~g->head) & (~(word_t)0 << (b % W_BITS));
+        if (stop) return b - b % W_BITS + ctz_word(stop) - head;
+        b += W_BITS - b % W_BITS;
+    }
+    return p->nblocks - head;
+}
+
+/* First block at or after b that is free (want_free) or allocated, a word
+ * at a time; p->nblocks if there is none. */
+static size_t next_block(const pool_t *p, size_t b, bool want_free) {
+    while (b < p->nblocks) {
+        size_t gi = b / W_BITS;
+        const group_t *g = &p->groups[gi];
+        word_t used = g->head | g->tail;
+        word_t m = (want_free ? ~used : used) & group_valid(p, gi) &
+                   (~(word_t)0 << (b % W_BITS));
+        if (m) return gi * W_BITS + ctz_word(m);
+        b = (gi + 1) * W_BITS;
+    }
+    return p->nblocks;
+}
+
+size_t mpgc_next_free(const pool_t *p, size_t b) { return next_block(p, b, true); }
+size_t mpgc_next_used(const pool_t *p, size_t b) { return next_block(p, b, false); }

@@ -1,0 +1,212 @@
+/*
+ * internal.h - mpgc's private types and the helpers shared by the src files.
+ *
+ * Invariants (docs/design.md section 5 has the full list; mpgc_check()
+ * re-derives each):
+ *  - A block is free (head=0, tail=0), a head (head=1), or a continuation
+ *    (head=0, tail=1) of the allocation before it. On a head, tail=1 means
+ *    "no-scan". mark and fin are only ever set on heads; mark only during a
+ *    collection.
+ *  - Every maximal free run is in the class list of its length, with a
+ *    header (first block) and a boundary tag (last word of last block).
+ *  - used_blocks counts allocated blocks; binmap mirrors non-empty lists.
+ *  - No block below first_free is free.
+ * Functions ending in _locked assume the caller holds the thread hook.
+ */
+#ifndef MPGC_INTERNAL_H
+#define MPGC_INTERNAL_H
+
+#include <string.h>
+
+#include "mpgc.h"
+
+typedef uintptr_t word_t;
+
+#define W_BITS MPGC_GROUP_BLOCKS
+#define BLOCK MPGC_BLOCK_BYTES
+#define BINMAP_WORDS ((MPGC_NUM_CLASSES + W_BITS - 1) / W_BITS)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MPGC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MPGC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MPGC_NOINLINE __attribute__((noinline))
+#define MPGC_NO_SANITIZE                                                       \
+    __attribute__((no_sanitize_address)) __attribute__((noinline))
+#else
+#define MPGC_LIKELY(x) (x)
+#define MPGC_UNLIKELY(x) (x)
+#define MPGC_NOINLINE
+#define MPGC_NO_SANITIZE
+#endif
+
+#if MPGC_DEBUG
+#include <assert.h>
+#define MPGC_ASSERT(c, why) assert((c) && why)
+#else
+#define MPGC_ASSERT(c, why) ((void)0)
+#endif
+
+/* The metadata of W_BITS consecutive blocks; bit i is block g*W_BITS+i. */
+typedef struct {
+    word_t head; /* first block of an allocation */
+    word_t tail; /* non-head: continues the allocation; head: no-scan */
+    word_t mark; /* head reached in the current collection */
+    word_t fin;  /* head whose finaliser has not run */
+} group_t;
+
+typedef struct pool {
+    struct pool *next;   /* pools in ascending address order */
+    uint8_t *region_lo;  /* what the pool owns: [region_lo, region_hi) */
+    uint8_t *region_hi;
+    uint8_t *base;       /* block 0, aligned to BLOCK */
+    uint8_t *end;        /* base + nblocks * BLOCK */
+    size_t nblocks;
+    size_t ngroups;
+    group_t *groups;
+} pool_t;
+
+/* Header kept in the first block of every free run. */
+typedef struct run {
+    struct run *next; /* circular list of the run's class */
+    struct run *prev;
+    size_t nblocks;
+} run_t;
+
+typedef struct {
+    const void *start;
+    size_t nbytes;
+} root_t;
+
+struct mpgc {
+    mpgc_config_t cfg;
+    pool_t *pools;         /* address-ordered */
+    uint8_t *lo, *hi;      /* lowest pool base, highest pool end */
+    size_t npools;
+    size_t total_blocks;
+    size_t used_blocks;
+    size_t meta_bytes;     /* control block + pool headers + groups + padding */
+    uint8_t *first_free;   /* no free block below this address */
+
+    run_t *bins[MPGC_NUM_CLASSES];
+    word_t binmap[BINMAP_WORDS];
+
+    unsigned lock_depth;   /* user locks + 1 while collecting */
+    bool enabled;
+    bool collecting;
+    ptrdiff_t threshold;   /* bytes; -1 disabled */
+    size_t since_collect;  /* bytes allocated since the last collection */
+    size_t collections;
+
+    size_t num_1block;     /* live allocations of 1 and 2 blocks */
+    size_t num_2block;
+    size_t max_block;      /* largest allocation, valid iff max_block_valid */
+    bool max_block_valid;
+
+    void *stack_top;
+    const void *pin;       /* kept alive by collections (realloc moving) */
+    root_t roots[MPGC_MAX_ROOTS];
+    size_t nroots;
+
+    const void *mark_stack[MPGC_MARK_STACK_SIZE];
+    size_t msp;
+    const uint8_t *ovf_lo; /* grey objects that did not fit on the stack */
+    const uint8_t *ovf_hi; /* (NULL: none) */
+    const uint8_t *rescan_pos; /* during an overflow rescan: its position */
+    const uint8_t *rescan_hi;  /* and its end, extended by later overflows */
+};
+
+/* ---- bit helpers ----------------------------------------------------- */
+
+static inline unsigned ctz_word(word_t x) {
+    return (unsigned)(sizeof(word_t) == sizeof(unsigned long long)
+                          ? __builtin_ctzll((unsigned long long)x)
+                          : __builtin_ctzl((unsigned long)x));
+}
+static inline unsigned popcount_word(word_t x) {
+    return (unsigned)(sizeof(word_t) == sizeof(unsigned long long)
+                          ? __builtin_popcountll((unsigned long long)x)
+                          : __builtin_popcountl((unsigned long)x));
+}
+static inline unsigned clz_word(word_t x) {
+    return (unsigned)(sizeof(word_t) == sizeof(unsigned long long)
+                          ? __builtin_clzll((unsigned long long)x)
+                          : __builtin_clzl((unsigned long)x));
+}
+static inline unsigned floor_log2(size_t x) {
+    return (unsigned)(sizeof(size_t) * 8u - 1u -
+                      (sizeof(size_t) == sizeof(unsigned long long)
+                           ? (unsigned)__builtin_clzll((unsigned long long)x)
+                           : (unsigned)__builtin_clzl((unsigned long)x)));
+}
+static inline word_t bit_of(size_t b) { return (word_t)1 << (b % W_BITS); }
+
+/* Bits of group g that describe real blocks (the last group may be short). */
+static inline word_t group_valid(const pool_t *p, size_t g) {
+    size_t left = p->nblocks - g * W_BITS;
+    return left >= W_BITS ? ~(word_t)0 : (((word_t)1 << left) - 1);
+}
+
+static inline uint8_t *block_ptr(const pool_t *p, size_t b) {
+    return p->base + b * BLOCK;
+}
+static inline size_t block_index(const pool_t *p, const void *ptr) {
+    return (size_t)((const uint8_t *)ptr - p->base) / BLOCK;
+}
+static inline bool block_is_free(const pool_t *p, size_t b) {
+    const group_t *g = &p->groups[b / W_BITS];
+    return ((g->head | g->tail) & bit_of(b)) == 0;
+}
+
+/* ---- locking hooks ----------------------------------------------------- */
+
+static inline void hook_lock(const mpgc_t *gc) {
+    if (MPGC_ENABLE_LOCK_HOOKS && gc->cfg.lock) gc->cfg.lock(gc->cfg.user);
+}
+static inline void hook_unlock(const mpgc_t *gc) {
+    if (MPGC_ENABLE_LOCK_HOOKS && gc->cfg.unlock) gc->cfg.unlock(gc->cfg.user);
+}
+
+/* ---- heap.c: pools ---------------------------------------------------- */
+pool_t *mpgc_pool_of(const mpgc_t *gc, const void *ptr); /* NULL if outside */
+size_t mpgc_object_blocks(const pool_t *p, size_t head);
+size_t mpgc_next_free(const pool_t *p, size_t b); /* p->nblocks if none */
+size_t mpgc_next_used(const pool_t *p, size_t b);
+
+/* ---- freelist.c: the free-run index ---------------------------------- */
+size_t mpgc_class_of(size_t nblocks);
+void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t nblocks, bool at_tail);
+void mpgc_fl_remove(mpgc_t *gc, run_t *r);
+void mpgc_fl_reset(mpgc_t *gc);
+/* Removes n free blocks from the index and returns the first; NULL if no
+ * run is long enough. The caller marks them allocated. */
+uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n);
+/* Frees [b, b+n) of pool p (bits already cleared): coalesces and indexes. */
+void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n);
+size_t mpgc_fl_max_run(const mpgc_t *gc);
+
+/* ---- alloc.c ------------------------------------------------------------ */
+void *mpgc_alloc_locked(mpgc_t *gc, size_t nblocks, unsigned flags);
+/* Validates p as the start of an allocation; reports and returns NULL. */
+pool_t *mpgc_find_head(const mpgc_t *gc, const void *p, size_t *head);
+
+/* ---- mark.c ------------------------------------------------------------ */
+void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi);
+void mpgc_mark_object(mpgc_t *gc, const void *obj); /* mark and trace */
+void mpgc_mark_drain(mpgc_t *gc);
+
+/* ---- roots.c / stack.c ----------------------------------------------- */
+void mpgc_mark_roots(mpgc_t *gc);
+void mpgc_mark_stack(mpgc_t *gc);
+
+/* ---- sweep.c ----------------------------------------------------------- */
+void mpgc_finalise(mpgc_t *gc);
+size_t mpgc_sweep(mpgc_t *gc);
+
+/* ---- collect.c --------------------------------------------------------- */
+size_t mpgc_collect_locked(mpgc_t *gc);
+
+/* ---- stats.c ----------------------------------------------------------- */
+void mpgc_stats_alloc(mpgc_t *gc, size_t nblocks);
+void mpgc_stats_free(mpgc_t *gc, size_t nblocks);
+
+#endif /* MPGC_INTERNAL_H */

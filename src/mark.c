@@ -1,0 +1,132 @@
+/*
+ * mark.c - where marking happens: the pointer test, the mark stack, and the
+ * recovery when the stack overflows.
+ *
+ * Marking never recurses on the C stack. A newly marked, scannable object is
+ * pushed on a bounded stack in the control block. When the stack is full the
+ * object stays marked but unscanned ("grey") and the address range of such
+ * objects is widened. Once the stack drains, only that range is rescanned
+ * for marked objects, in address order; a grey object found ahead of the
+ * rescan position just extends the current pass, so the passes needed are
+ * few and each covers only where overflows happened (MicroPython rescans the
+ * whole heap after every overflow).
+ */
+#include "internal.h"
+
+static void push(mpgc_t *gc, const uint8_t *obj) {
+    if (MPGC_LIKELY(gc->msp < MPGC_MARK_STACK_SIZE)) {
+        gc->mark_stack[gc->msp++] = obj;
+        return;
+    }
+    if (gc->rescan_pos && obj > gc->rescan_pos) {
+        if (obj > gc->rescan_hi) gc->rescan_hi = obj;
+        return;
+    }
+    if (!gc->ovf_hi || obj < gc->ovf_lo) gc->ovf_lo = obj;
+    if (!gc->ovf_hi || obj > gc->ovf_hi) gc->ovf_hi = obj;
+}
+
+/* Interior pointers: the head of the allocation containing block b, or
+ * SIZE_MAX when b is free. Searches the head plane backwards a word at a
+ * time. */
+static inline size_t head_before(const pool_t *p, size_t b) {
+    const group_t *g = &p->groups[b / W_BITS];
+    if (((g->head | g->tail) & bit_of(b)) == 0) return SIZE_MAX;
+    size_t gi = b / W_BITS;
+    word_t m = g->head & (~(word_t)0 >> (W_BITS - 1 - b % W_BITS));
+    while (!m) m = p->groups[--gi].head; /* a continuation always has a head */
+    return gi * W_BITS + (W_BITS - 1 - clz_word(m));
+}
+
+/* Marks the allocation that the word v designates, if any. Hot. */
+static inline void mark_candidate(mpgc_t *gc, word_t v) {
+    const uint8_t *a = (const uint8_t *)v;
+    if (a < gc->lo || a >= gc->hi) return;
+    const pool_t *p = gc->pools;
+    if (MPGC_ENABLE_SPLIT_HEAP)
+        while (a >= p->end) p = p->next;
+    if (a < p->base) return;
+    size_t off = (size_t)(a - p->base);
+    if (!MPGC_INTERIOR_POINTERS && off % BLOCK != 0) return;
+    size_t b = off / BLOCK;
+    group_t *g = &p->groups[b / W_BITS];
+    if (!(g->head & bit_of(b))) {
+        if (!MPGC_INTERIOR_POINTERS) return;
+        b = head_before(p, b);
+        if (b == SIZE_MAX) return;
+        g = &p->groups[b / W_BITS];
+    }
+    word_t bit = bit_of(b);
+    if (g->mark & bit) return;
+    g->mark |= bit;
+    if (g->tail & bit) return; /* no-scan: marked, never read */
+    push(gc, block_ptr(p, b));
+}
+
+/* Every aligned word in [lo, hi). Not instrumented: it reads whole stacks. */
+MPGC_NO_SANITIZE void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi) {
+    uintptr_t a = ((uintptr_t)lo + sizeof(word_t) - 1) & ~(uintptr_t)(sizeof(word_t) - 1);
+    for (const volatile word_t *w = (const word_t *)a; (const void *)(w + 1) <= hi; w++)
+        mark_candidate(gc, *w);
+}
+
+static void scan_object(mpgc_t *gc, const uint8_t *obj) {
+    const pool_t *p = mpgc_pool_of(gc, obj);
+    size_t n = mpgc_object_blocks(p, block_index(p, obj)) * BLOCK;
+    const word_t *w = (const word_t *)(const void *)obj;
+    for (size_t i = 0; i < n / sizeof(word_t); i++) mark_candidate(gc, w[i]);
+}
+
+static void drain_stack(mpgc_t *gc) {
+    while (gc->msp > 0) scan_object(gc, gc->mark_stack[--gc->msp]);
+}
+
+/* One pass over [lo, hi]: rescan every marked scannable object there. */
+static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
+    gc->rescan_hi = hi;
+    for (pool_t *p = gc->pools; p && p->base <= gc->rescan_hi; p = p->next) {
+        if (p->end <= lo) continue;
+        size_t b = lo > p->base ? block_index(p, lo) : 0;
+        for (;;) {
+            size_t last = gc->rescan_hi < p->end ? block_index(p, gc->rescan_hi) : p->nblocks - 1;
+            if (b > last) break;
+            size_t gi = b / W_BITS;
+            const group_t *g = &p->groups[gi];
+            word_t m = g->head & g->mark & ~g->tail & (~(word_t)0 << (b % W_BITS));
+            if (!m) {
+                b = (gi + 1) * W_BITS;
+                continue;
+            }
+            b = gi * W_BITS + ctz_word(m);
+            if (b > last) break;
+            gc->rescan_pos = block_ptr(p, b);
+            scan_object(gc, block_ptr(p, b));
+            drain_stack(gc);
+            b++;
+        }
+    }
+    gc->rescan_pos = NULL;
+}
+
+void mpgc_mark_drain(mpgc_t *gc) {
+    drain_stack(gc);
+    while (gc->ovf_hi) {
+        const uint8_t *lo = gc->ovf_lo, *hi = gc->ovf_hi;
+        gc->ovf_lo = gc->ovf_hi = NULL;
+        rescan_range(gc, lo, hi);
+    }
+}
+
+void mpgc_mark_object(mpgc_t *gc, const void *obj) {
+    mark_candidate(gc, (word_t)obj);
+    mpgc_mark_drain(gc);
+}
+
+void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes) {
+    if (!gc || !gc->collecting || !start) return;
+    const uint8_t *lo = (const uint8_t *)start;
+    const uint8_t *hi = (uintptr_t)lo + nbytes < (uintptr_t)lo ? (const uint8_t *)UINTPTR_MAX
+                                                             : lo + nbytes;
+    mpgc_mark_words(gc, lo, hi);
+    mpgc_mark_drain(gc);
+}

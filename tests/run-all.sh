@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs the whole test suite in every configuration CI covers, each in its own
+# build directory under build-ci/. Usage: tests/run-all.sh [stage ...]
+# Stages: gcc clang sanitize valgrind m32 options (default: all of them that
+# this machine has the tools for; a missing tool is an error under CI=true).
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/build-ci
+mkdir -p "$OUT"
+JOBS=$(nproc 2>/dev/null || echo 2)
+passed=0; failed=0; failures=()
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# stage NAME CMAKE-ARGS... : configure, build, ctest
+stage() {
+  local name=$1; shift
+  local dir=$OUT/$name
+  echo "=== stage $name"
+  if cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.log" 2>&1 &&
+     cmake --build "$dir" -j"$JOBS" >>"$dir.log" 2>&1 &&
+     ctest --test-dir "$dir" --output-on-failure -j"$JOBS" 2>&1 | tee -a "$dir.log" | tail -n 3; then
+    if grep -q "100% tests passed" "$dir.log"; then passed=$((passed+1)); return; fi
+  fi
+  tail -n 40 "$dir.log"
+  failed=$((failed+1)); failures+=("$name")
+}
+
+skip_or_fail() { # a stage whose tool is missing
+  if [ "${CI:-}" = true ]; then echo "=== stage $1: $2 missing"; failed=$((failed+1)); failures+=("$1")
+  else echo "=== stage $1 skipped: $2 missing"; fi
+}
+
+want() { [ $# -eq 0 ] && return 0; local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+STAGES=("$@")
+sel() { [ ${#STAGES[@]} -eq 0 ] || want "$1"; }
+
+sel gcc && stage gcc -DCMAKE_C_COMPILER=gcc
+if sel clang; then if have clang; then stage clang -DCMAKE_C_COMPILER=clang; else skip_or_fail clang clang; fi; fi
+if sel sanitize; then
+  if have clang; then
+    ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=halt_on_error=1 \
+      stage sanitize -DCMAKE_C_COMPILER=clang -DMPGC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+  else skip_or_fail sanitize clang; fi
+fi
+if sel valgrind; then
+  if have valgrind && [ -f /usr/include/valgrind/memcheck.h ]; then
+    stage valgrind -DCMAKE_C_COMPILER=gcc -DMPGC_DEFINES=MPGC_VALGRIND=1 \
+      "-DMPGC_TEST_WRAPPER=valgrind;-q;--error-exitcode=99;--leak-check=full"
+  else skip_or_fail valgrind valgrind; fi
+fi
+if sel m32; then
+  if echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /tmp/mpgc-m32-probe 2>/dev/null; then
+    stage m32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/i386.cmake"
+  else skip_or_fail m32 gcc-multilib; fi
+fi
+if sel options; then
+  # Every option flipped from its default, and everything off at once.
+  stage opt-interior -DMPGC_DEFINES="MPGC_INTERIOR_POINTERS=1;MPGC_DEBUG=1"
+  stage opt-minimal -DMPGC_DEFINES="MPGC_ENABLE_FINALISERS=0;MPGC_ENABLE_THRESHOLD=0;MPGC_ENABLE_SPLIT_HEAP=0;MPGC_ENABLE_LOCK_HOOKS=0;MPGC_ENABLE_STATS=0"
+  stage opt-blocks -DMPGC_DEFINES="MPGC_BLOCK_WORDS=8;MPGC_CLASS_SPLIT_LOG2=3;MPGC_CLASS_MAX_LOG2=12;MPGC_MARK_STACK_SIZE=4;MPGC_LARGE_BLOCKS=0"
+fi
+
+echo "=== summary: ${failures[*]:-no failures}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

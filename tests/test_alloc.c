@@ -1,0 +1,287 @@
+/* Allocation, free, realloc and size, including every bad input. */
+#include <stdint.h>
+
+#include "test.h"
+
+#define BLK MPGC_BLOCK_BYTES
+static _Alignas(64) uint8_t mem[32 * 1024];
+static _Alignas(64) uint8_t mem2[4 * 1024];
+
+static int reports[5];
+static const void *last_bad;
+static void on_report(mpgc_t *gc, mpgc_bad_t what, const void *ptr, void *user) {
+    (void)gc, (void)user;
+    reports[what]++;
+    last_bad = ptr;
+}
+
+static mpgc_t *fresh(void) {
+    mpgc_config_t cfg = {0};
+    cfg.report = on_report;
+    memset(reports, 0, sizeof reports);
+    return precise_heap(mem, sizeof mem, &cfg);
+}
+
+static void test_init_sizes(void) {
+    CHECK(mpgc_init(NULL, 4096, NULL) == NULL);
+    CHECK(mpgc_init(mem, 0, NULL) == NULL);
+    CHECK(mpgc_init(mem, 16, NULL) == NULL);
+    CHECK(mpgc_init(mem, sizeof(void *) * 8, NULL) == NULL);
+    /* The smallest heap that works holds one block. */
+    size_t n = 1;
+    mpgc_t *gc = NULL;
+    while (!(gc = mpgc_init(mem, n, NULL))) n++;
+    CHECK(mpgc_mem_free(gc) == (ptrdiff_t)BLK);
+    CHECK(mpgc_check(gc));
+    CHECK(mpgc_alloc(gc, 1, 0) != NULL);
+    CHECK(mpgc_mem_free(gc) == 0);
+    /* Misaligned memory is aligned inside. */
+    gc = mpgc_init(mem + 3, sizeof mem - 3, NULL);
+    CHECK(gc != NULL && ((uintptr_t)gc % sizeof(void *)) == 0);
+    void *p = mpgc_alloc(gc, 1, 0);
+    CHECK(p && (uintptr_t)p % BLK == 0);
+    CHECK(mpgc_check(gc));
+}
+
+static void test_alloc_zeroed_and_rounded(void) {
+    mpgc_t *gc = fresh();
+    size_t total = (size_t)mpgc_mem_free(gc);
+    CHECK_EQ(mpgc_mem_alloc(gc), 0);
+    uint8_t *a = mpgc_alloc(gc, 1, 0);
+    CHECK(a != NULL);
+    CHECK_EQ(mpgc_size(gc, a), BLK);
+    CHECK_EQ(mpgc_mem_alloc(gc), BLK);
+    memset(a, 0xAB, BLK);
+    mpgc_free(gc, a);
+    uint8_t *b = mpgc_alloc(gc, BLK + 1, 0);
+    CHECK_EQ(mpgc_size(gc, b), 2 * BLK);
+    int zero = 1;
+    for (size_t i = 0; i < 2 * BLK; i++) zero &= b[i] == 0;
+    CHECK(zero);
+    CHECK_EQ((size_t)mpgc_mem_alloc(gc) + (size_t)mpgc_mem_free(gc), total);
+    CHECK(mpgc_check(gc));
+}
+
+static void test_bad_sizes(void) {
+    mpgc_t *gc = fresh();
+    size_t before = mpgc_mem_alloc(gc);
+    CHECK(mpgc_alloc(gc, 0, 0) == NULL);
+    CHECK(mpgc_alloc(gc, SIZE_MAX, 0) == NULL);
+    CHECK(mpgc_alloc(gc, SIZE_MAX - BLK + 2, 0) == NULL);
+    CHECK(mpgc_alloc(gc, SIZE_MAX / 2, 0) == NULL);
+    CHECK(mpgc_alloc(gc, sizeof mem, 0) == NULL);
+    CHECK(mpgc_alloc(NULL, 8, 0) == NULL);
+    CHECK_EQ(mpgc_mem_alloc(gc), before);
+    void *p = mpgc_alloc(gc, 10, 0);
+    CHECK(mpgc_realloc(gc, p, SIZE_MAX, true) == NULL);
+    CHECK_EQ(mpgc_size(gc, p), BLK);
+    CHECK(mpgc_check(gc));
+}
+
+static void test_fill_until_full(void) {
+    mpgc_t *gc = fresh();
+    size_t n = 0;
+    mpgc_disable(gc); /* else the full heap collects and the loop never ends */
+    while (mpgc_alloc(gc, 1, 0)) n++;
+    CHECK_EQ(n * BLK, mpgc_mem_alloc(gc));
+    CHECK_EQ(mpgc_mem_free(gc), 0);
+    CHECK(mpgc_check(gc));
+    mpgc_info_t info;
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.num_1block, STAT(n));
+    CHECK_EQ(info.max_free, 0);
+    CHECK_EQ(info.max_block, STAT(1));
+    /* With only explicit roots (none), a collection frees them all. */
+    CHECK_EQ(mpgc_collect(gc), n);
+    CHECK_EQ(mpgc_mem_alloc(gc), 0);
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.num_1block, 0);
+    CHECK_EQ(info.max_free, info.total);
+    CHECK(mpgc_check(gc));
+}
+
+static void test_bad_pointers(void) {
+    mpgc_t *gc = fresh();
+    uint8_t *p = mpgc_alloc(gc, 3 * BLK, 0);
+    uint8_t *q = mpgc_alloc(gc, BLK, 0);
+    size_t used = mpgc_mem_alloc(gc);
+    static int outside;
+    /* Outside every pool. */
+    mpgc_free(gc, &outside);
+    CHECK_EQ(reports[MPGC_BAD_FOREIGN], 1);
+    CHECK_EQ(mpgc_size(gc, &outside), 0);
+    CHECK(mpgc_realloc(gc, &outside, 8, true) == NULL);
+    CHECK_EQ(reports[MPGC_BAD_FOREIGN], 3);
+    /* Into the control block / tables at the start of the region. */
+    mpgc_free(gc, mem + 8);
+    CHECK_EQ(mpgc_size(gc, mem + 8), 0);
+    CHECK_EQ(reports[MPGC_BAD_FOREIGN], 5);
+    /* Into the middle of an allocation, aligned and not. */
+    mpgc_free(gc, p + BLK);
+    mpgc_free(gc, p + 1);
+    CHECK_EQ(mpgc_size(gc, p + BLK), 0);
+    CHECK(mpgc_realloc(gc, p + 2 * BLK, 1, true) == NULL);
+    CHECK_EQ(reports[MPGC_BAD_INTERIOR], 4);
+    CHECK(last_bad == p + 2 * BLK);
+    CHECK_EQ(mpgc_mem_alloc(gc), used);
+    CHECK_EQ(mpgc_size(gc, p), 3 * BLK);
+    /* Double free. */
+    mpgc_free(gc, q);
+    CHECK_EQ(mpgc_mem_alloc(gc), used - BLK);
+    mpgc_free(gc, q);
+    CHECK_EQ(reports[MPGC_BAD_FREED], 1);
+    CHECK_EQ(mpgc_size(gc, q), 0); /* size reports too */
+    CHECK_EQ(mpgc_mem_alloc(gc), used - BLK);
+    /* Free block never allocated. */
+    mpgc_free(gc, q + 10 * BLK);
+    CHECK_EQ(reports[MPGC_BAD_FREED], 3);
+    mpgc_free(gc, NULL); /* no-op, no report */
+    CHECK_EQ(reports[MPGC_BAD_FREED], 3);
+    CHECK(mpgc_check(gc));
+}
+
+static void test_free_coalesces(void) {
+    mpgc_t *gc = fresh();
+    mpgc_info_t info;
+    mpgc_info(gc, &info);
+    size_t total = info.total;
+    void *a = mpgc_alloc(gc, 2 * BLK, 0);
+    void *b = mpgc_alloc(gc, 3 * BLK, 0);
+    void *c = mpgc_alloc(gc, 1 * BLK, 0);
+    void *d = mpgc_alloc(gc, 5 * BLK, 0);
+    mpgc_free(gc, a);
+    mpgc_free(gc, c);
+    CHECK(mpgc_check(gc));
+    mpgc_free(gc, b); /* joins a and c */
+    CHECK(mpgc_check(gc));
+    mpgc_free(gc, d); /* joins everything */
+    CHECK(mpgc_check(gc));
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.max_free, total);
+    CHECK_EQ(info.used, 0);
+}
+
+static void test_realloc(void) {
+    mpgc_t *gc = fresh();
+    uint8_t *p = mpgc_realloc(gc, NULL, 10, true);
+    CHECK(p && mpgc_size(gc, p) == BLK);
+    memset(p, 7, 10);
+    /* Grow in place into the free run that follows. */
+    uint8_t *q = mpgc_realloc(gc, p, 4 * BLK, false);
+    CHECK(q == p);
+    CHECK_EQ(mpgc_size(gc, p), 4 * BLK);
+    CHECK(p[9] == 7 && p[BLK] == 0 && p[4 * BLK - 1] == 0);
+    CHECK(mpgc_check(gc));
+    /* Shrink in place gives the blocks back. */
+    size_t used = mpgc_mem_alloc(gc);
+    CHECK(mpgc_realloc(gc, p, BLK, false) == p);
+    CHECK_EQ(mpgc_mem_alloc(gc), used - 3 * BLK);
+    CHECK(mpgc_check(gc));
+    /* A neighbour blocks growth: no move allowed -> NULL, untouched. */
+    uint8_t *wall = mpgc_alloc(gc, BLK, 0);
+    CHECK(wall == p + BLK);
+    CHECK(mpgc_realloc(gc, p, 2 * BLK, false) == NULL);
+    CHECK_EQ(mpgc_size(gc, p), BLK);
+    CHECK(p[0] == 7);
+    /* Moving keeps contents and flags, frees the old one. */
+    uint8_t *f = mpgc_alloc(gc, BLK, MPGC_NO_SCAN);
+    uint8_t *fwall = mpgc_alloc(gc, BLK, 0);
+    (void)fwall;
+    memset(f, 0x5A, BLK);
+    uint8_t *g = mpgc_realloc(gc, f, 3 * BLK, true);
+    CHECK(g != NULL && g != f);
+    CHECK(g[0] == 0x5A && g[BLK - 1] == 0x5A && g[BLK] == 0);
+    CHECK_EQ(mpgc_size(gc, f), 0);
+    CHECK(mpgc_check(gc));
+    /* Same size: same pointer. */
+    CHECK(mpgc_realloc(gc, g, 3 * BLK - 1, false) == g);
+    /* n == 0 frees. */
+    size_t before = mpgc_mem_alloc(gc);
+    CHECK(mpgc_realloc(gc, g, 0, true) == NULL);
+    CHECK_EQ(mpgc_mem_alloc(gc), before - 3 * BLK);
+    /* Moving realloc when the heap has no room returns NULL, p intact. */
+    mpgc_disable(gc);
+    while (mpgc_alloc(gc, BLK, 0)) {}
+    CHECK(mpgc_realloc(gc, p, 8 * BLK, true) == NULL);
+    CHECK(p[0] == 7 && mpgc_size(gc, p) == BLK);
+    CHECK(mpgc_check(gc));
+}
+
+static int fin_calls;
+static void *fin_last;
+static void on_fin(mpgc_t *gc, void *obj, void *user) {
+    (void)gc, (void)user;
+    fin_calls++;
+    fin_last = obj;
+}
+
+static void test_realloc_keeps_finaliser(void) {
+    mpgc_config_t cfg = {0};
+    cfg.finaliser = on_fin;
+    mpgc_t *gc = precise_heap(mem, sizeof mem, &cfg);
+    uint8_t *p = mpgc_alloc(gc, BLK, MPGC_FINALISE);
+    mpgc_alloc(gc, BLK, 0); /* wall: forces the move */
+    uint8_t *q = mpgc_realloc(gc, p, 4 * BLK, true);
+    CHECK(q && q != p);
+    fin_calls = 0;
+    mpgc_free(gc, q); /* explicit free: no finaliser */
+    mpgc_collect(gc);
+    CHECK_EQ(fin_calls, 0);
+    p = mpgc_alloc(gc, BLK, MPGC_FINALISE);
+    mpgc_alloc(gc, BLK, 0);
+    q = mpgc_realloc(gc, p, 4 * BLK, true);
+    mpgc_collect(gc);
+    CHECK_EQ(fin_calls, MPGC_ENABLE_FINALISERS); /* once, for the moved object only */
+    CHECK(!MPGC_ENABLE_FINALISERS || fin_last == q);
+    mpgc_collect(gc);
+    CHECK_EQ(fin_calls, MPGC_ENABLE_FINALISERS);
+    CHECK(mpgc_check(gc));
+}
+
+static void test_split_heap(void) {
+    mpgc_t *gc = fresh();
+    size_t total = (size_t)mpgc_mem_free(gc);
+    CHECK(!mpgc_add_region(gc, mem + 100, 1000)); /* overlaps the first pool */
+    CHECK(!mpgc_add_region(gc, mem2, 8));          /* too small */
+    if (!MPGC_ENABLE_SPLIT_HEAP) {                 /* compiled out: refused */
+        CHECK(!mpgc_add_region(gc, mem2, sizeof mem2));
+        CHECK(mpgc_check(gc));
+        return;
+    }
+    CHECK(mpgc_add_region(gc, mem2, sizeof mem2));
+    CHECK(!mpgc_add_region(gc, mem2 + 64, 512));   /* overlaps the second */
+    mpgc_info_t info;
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.pools, 2);
+    CHECK(info.total > total);
+    CHECK(mpgc_check(gc));
+    /* Fill both pools; allocations land in each. */
+    int in1 = 0, in2 = 0;
+    uint8_t *p;
+    mpgc_disable(gc);
+    while ((p = mpgc_alloc(gc, 2 * BLK, 0)) != NULL) {
+        in1 += p >= mem && p < mem + sizeof mem;
+        in2 += p >= mem2 && p < mem2 + sizeof mem2;
+    }
+    CHECK(in1 > 0 && in2 > 0);
+    CHECK(mpgc_check(gc));
+    /* Pointers into the second pool's tables are foreign. */
+    mpgc_free(gc, mem2 + sizeof(void *));
+    CHECK(reports[MPGC_BAD_FOREIGN] >= 1);
+    CHECK_EQ(mpgc_collect(gc), (size_t)(in1 + in2));
+    CHECK_EQ(mpgc_mem_alloc(gc), 0);
+    CHECK(mpgc_check(gc));
+}
+
+int main(void) {
+    RUN(test_init_sizes);
+    RUN(test_alloc_zeroed_and_rounded);
+    RUN(test_bad_sizes);
+    RUN(test_fill_until_full);
+    RUN(test_bad_pointers);
+    RUN(test_free_coalesces);
+    RUN(test_realloc);
+    RUN(test_realloc_keeps_finaliser);
+    RUN(test_split_heap);
+    return test_done();
+}
