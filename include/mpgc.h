@@ -114,8 +114,25 @@ bool mpgc_add_root(mpgc_t *gc, const void *start, size_t nbytes);
 /* Removes the range registered with this start address (false if none). */
 bool mpgc_remove_root(mpgc_t *gc, const void *start);
 /* Marks from every pointer-sized, pointer-aligned word in the range. Only
- * meaningful during a collection (from scan_roots); ignored otherwise. */
+ * meaningful during a collection (from scan_roots, or between
+ * mpgc_collect_start and mpgc_collect_end); ignored otherwise. Takes no
+ * lock: another thread may report its stack while the collector waits. */
 void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes);
+
+/* A collection in three steps, for runtimes that gather roots themselves
+ * (MicroPython's gc_collect_start / gc_collect_root / gc_collect_end):
+ * start locks the heap and marks the registered roots, scan_roots and the
+ * stack (unless no_stack_scan); the caller then reports more ranges with
+ * mpgc_mark_range; end finalises, sweeps and returns the objects freed.
+ * start returns false (and end then does nothing) when the heap is locked.
+ * The thread hook is held from start to end. */
+bool mpgc_collect_start(mpgc_t *gc);
+size_t mpgc_collect_end(mpgc_t *gc);
+/* Frees every allocation, running finalisers (runtime shutdown). */
+size_t mpgc_sweep_all(mpgc_t *gc);
+/* Sets or clears the finaliser flag of an existing allocation (false for a
+ * bad pointer, or when finalisers are compiled out). */
+bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
 
 /* ---- The gc module -------------------------------------------------- */
 

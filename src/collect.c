@@ -4,13 +4,19 @@
  */
 #include "internal.h"
 
-size_t mpgc_collect_locked(mpgc_t *gc) {
-    gc->lock_depth++; /* finalisers run locked: no allocation inside */
+/* Phase 1: the heap is locked (finalisers and root callbacks cannot
+ * allocate) and marking is open. */
+static void begin_locked(mpgc_t *gc) {
+    gc->lock_depth++;
     gc->collecting = true;
     gc->msp = 0;
     gc->ovf_lo = gc->ovf_hi = NULL;
     gc->rescan_pos = NULL;
-    mpgc_mark_roots(gc);
+}
+
+/* Phase 3: finalise, sweep, unlock. */
+static size_t end_locked(mpgc_t *gc) {
+    mpgc_mark_drain(gc);
     mpgc_finalise(gc);
     size_t freed = mpgc_sweep(gc);
     gc->collecting = false;
@@ -20,12 +26,62 @@ size_t mpgc_collect_locked(mpgc_t *gc) {
     return freed;
 }
 
+size_t mpgc_collect_locked(mpgc_t *gc) {
+    begin_locked(gc);
+    mpgc_mark_roots(gc);
+    return end_locked(gc);
+}
+
 size_t mpgc_collect(mpgc_t *gc) {
     if (!gc) return 0;
     hook_lock(gc);
     size_t freed = gc->lock_depth > 0 ? 0 : mpgc_collect_locked(gc);
     hook_unlock(gc);
     return freed;
+}
+
+bool mpgc_collect_start(mpgc_t *gc) {
+    if (!gc) return false;
+    hook_lock(gc);
+    if (gc->lock_depth > 0) {
+        hook_unlock(gc);
+        return false;
+    }
+    begin_locked(gc);
+    mpgc_mark_roots(gc);
+    return true; /* the thread hook stays held until mpgc_collect_end */
+}
+
+size_t mpgc_collect_end(mpgc_t *gc) {
+    if (!gc || !gc->collecting) return 0;
+    size_t freed = end_locked(gc);
+    hook_unlock(gc);
+    return freed;
+}
+
+size_t mpgc_sweep_all(mpgc_t *gc) {
+    if (!gc) return 0;
+    hook_lock(gc);
+    size_t freed = 0;
+    if (gc->lock_depth == 0) {
+        begin_locked(gc); /* no roots: everything is unreachable */
+        freed = end_locked(gc);
+    }
+    hook_unlock(gc);
+    return freed;
+}
+
+bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on) {
+    if (!gc || !MPGC_ENABLE_FINALISERS) return false;
+    hook_lock(gc);
+    size_t b;
+    pool_t *pool = mpgc_find_head(gc, p, &b);
+    if (pool) {
+        group_t *g = &pool->groups[b / W_BITS];
+        g->fin = on ? g->fin | bit_of(b) : g->fin & ~bit_of(b);
+    }
+    hook_unlock(gc);
+    return pool != NULL;
 }
 
 void mpgc_enable(mpgc_t *gc) { gc->enabled = true; }

@@ -329,6 +329,40 @@ __attribute__((noinline)) static void test_stack_scan(void) {
     CHECK_EQ(mpgc_mem_alloc(gc), 0);
 }
 
+/* The three-step collection and sweep_all, as MicroPython drives them. */
+static void *extra_root;
+static void test_split_collection(void) {
+    mpgc_config_t cfg = {0};
+    cfg.finaliser = finaliser;
+    cfg.finalise_order = MPGC_FINALISE_MICROPYTHON;
+    mpgc_t *gc = heap(&cfg);
+    roots[0] = mpgc_alloc(gc, 32, 0);
+    extra_root = mpgc_alloc(gc, 32, 0);
+    void *garbage = mpgc_alloc(gc, 32, 0);
+    CHECK(garbage != NULL);
+    CHECK(mpgc_collect_start(gc));
+    CHECK(mpgc_is_locked(gc));
+    CHECK(mpgc_alloc(gc, 8, 0) == NULL);
+    mpgc_mark_range(gc, &extra_root, sizeof extra_root);
+    CHECK_EQ(mpgc_collect_end(gc), 1);
+    CHECK(!mpgc_is_locked(gc));
+    CHECK(mpgc_size(gc, extra_root) > 0 && mpgc_size(gc, roots[0]) > 0);
+    CHECK_EQ(mpgc_collect_end(gc), 0); /* not collecting: no-op */
+    mpgc_lock(gc);
+    CHECK(!mpgc_collect_start(gc));
+    mpgc_unlock(gc);
+    /* sweep_all frees even the rooted objects and runs finalisers. */
+    fin_count = 0;
+    void *f = mpgc_alloc(gc, 16, 0);
+    CHECK(mpgc_set_finaliser(gc, f, true) == MPGC_ENABLE_FINALISERS);
+    CHECK(!mpgc_set_finaliser(gc, (uint8_t *)f + 1, true));
+    roots[1] = f;
+    CHECK_EQ(mpgc_sweep_all(gc), 3);
+    CHECK_EQ(fin_count, MPGC_ENABLE_FINALISERS);
+    CHECK_EQ(mpgc_mem_alloc(gc), 0);
+    CHECK(mpgc_check(gc));
+}
+
 int main(void) {
     volatile int top = 0;
     stack_top = (void *)&top;
@@ -345,6 +379,7 @@ int main(void) {
         RUN(test_finalisers_off);
     }
     RUN(test_lock);
+    RUN(test_split_collection);
     RUN(test_scan_roots_callback);
     RUN(test_stack_scan);
     return test_done();
