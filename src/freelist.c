@@ -108,7 +108,12 @@ static run_t *find_fit(const mpgc_t *gc, size_t n) {
     }
     if (c == LAST_CLASS) return NULL;
     size_t c2 = next_class(gc, c + 1);
-    return c2 < MPGC_NUM_CLASSES ? gc->bins[c2] : NULL;
+    if (c2 < MPGC_NUM_CLASSES) return gc->bins[c2];
+    /* Rare: nothing larger exists, but a run of n's own class beyond the
+     * probes may still fit. Never fail while a long enough run exists. */
+    for (run_t *q = r ? r->next : NULL; q && q != r; q = q->next)
+        if (q->nblocks >= n) return q;
+    return NULL;
 }
 
 /* MicroPython's placement: the lowest-addressed run that fits, found by
