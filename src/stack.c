@@ -2,15 +2,30 @@
  * stack.c - conservative scan of the collecting thread's registers and C
  * stack, as MicroPython's gc_helper_collect_regs_and_stack does.
  *
- * setjmp() spills the callee-saved registers into a jmp_buf in this frame;
+ * First every callee-saved register must be in memory: a caller's pointer
+ * may live only in one of them. With GCC and clang, __builtin_unwind_init()
+ * makes mpgc_mark_stack's prologue save all of them (integer and FP) in its
+ * own frame; setjmp() into a jmp_buf in the same frame is the portable
+ * fallback. setjmp alone is not enough where the C library hides registers:
+ * glibc mangles the frame pointer (rbp, ebp, x29) in the jmp_buf with its
+ * pointer guard, so a pointer held only in rbp was missed on x86-64 (found
+ * by tests/test_stack.c), and newlib's Arm setjmp leaves out the VFP
+ * registers s16-s31 of the hard-float ABI.
+ *
  * scan_from_here() is a deeper, non-inlined frame, so the address of its
- * local is below the jmp_buf and [that address, stack_top) covers both the
- * registers and every caller's frame. The stack is assumed to grow down,
- * as on every target mpgc supports (x86, Arm, RISC-V).
+ * local is below mpgc_mark_stack's frame and [that address, stack_top)
+ * covers the saved registers and every caller's frame. The stack is assumed
+ * to grow down, as on every target mpgc supports (x86, Arm, RISC-V).
  */
 #include <setjmp.h>
 
 #include "internal.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SPILL_CALLEE_SAVED() __builtin_unwind_init()
+#else
+#define SPILL_CALLEE_SAVED() ((void)0)
+#endif
 
 #if MPGC_VALGRIND
 #include <valgrind/memcheck.h>
@@ -32,6 +47,7 @@ static MPGC_NO_SANITIZE void scan_from_here(mpgc_t *gc) {
 
 void mpgc_mark_stack(mpgc_t *gc) {
     jmp_buf regs;
+    SPILL_CALLEE_SAVED();
     if (setjmp(regs) == 0) scan_from_here(gc);
     mpgc_mark_drain(gc);
 }
