@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite in every configuration CI covers, each in its own
 # build directory under build-ci/. Usage: tests/run-all.sh [stage ...]
-# Stages: gcc clang sanitize valgrind m32 options (default: all of them that
-# this machine has the tools for; a missing tool is an error under CI=true).
+# Stages: gcc clang sanitize valgrind m32 m3 m4f rv32 options size (default:
+# all of them that this machine has the tools for; a missing tool is an error
+# under CI=true). m3/m4f/rv32 run the tests bare metal under qemu-system-*.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,11 +56,38 @@ if sel m32; then
     stage m32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/i386.cmake"
   else skip_or_fail m32 gcc-multilib; fi
 fi
+# Bare-metal cross targets: a probe checks the compiler and its C library.
+probe() { echo '#include <setjmp.h>
+int main(void){return 0;}' | "$@" -x c - -o "$OUT/probe.o" 2>/dev/null; }
+arm_ok() { probe arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb --specs=rdimon.specs -c && have qemu-system-arm; }
+if sel m3; then
+  if arm_ok; then stage m3 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/arm-cortex-m3.cmake"
+  else skip_or_fail m3 "gcc-arm-none-eabi, libnewlib-arm-none-eabi or qemu-system-arm"; fi
+fi
+if sel m4f; then
+  if arm_ok; then stage m4f -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/arm-cortex-m4f.cmake"
+  else skip_or_fail m4f "gcc-arm-none-eabi, libnewlib-arm-none-eabi or qemu-system-arm"; fi
+fi
+if sel rv32; then
+  if probe riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32 --specs=picolibc.specs -c &&
+     have qemu-system-riscv32; then
+    stage rv32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/riscv32.cmake"
+  else skip_or_fail rv32 "gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf or qemu-system-misc"; fi
+fi
 if sel options; then
   # Every option flipped from its default, and everything off at once.
   stage opt-interior -DMPGC_DEFINES="MPGC_INTERIOR_POINTERS=1;MPGC_DEBUG=1"
   stage opt-minimal -DMPGC_DEFINES="MPGC_ENABLE_FINALISERS=0;MPGC_ENABLE_THRESHOLD=0;MPGC_ENABLE_SPLIT_HEAP=0;MPGC_ENABLE_LOCK_HOOKS=0;MPGC_ENABLE_STATS=0"
   stage opt-blocks -DMPGC_DEFINES="MPGC_BLOCK_WORDS=8;MPGC_CLASS_SPLIT_LOG2=3;MPGC_CLASS_MAX_LOG2=12;MPGC_MARK_STACK_SIZE=4;MPGC_LARGE_BLOCKS=0"
+fi
+
+if sel size; then # Cortex-M4 code size and RAM figures against tools/size-limits.txt
+  if have arm-none-eabi-gcc; then
+    echo "=== stage size"
+    if tools/size-report.sh >"$OUT/size.log" 2>&1; then
+      grep -E '^total|control block|block tables|not met|no limit|FAIL' "$OUT/size.log"; passed=$((passed+1))
+    else cat "$OUT/size.log"; failed=$((failed+1)); failures+=(size); fi
+  else skip_or_fail size gcc-arm-none-eabi; fi
 fi
 
 echo "=== summary: ${failures[*]:-no failures}"
