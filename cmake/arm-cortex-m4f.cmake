@@ -11,5 +11,7 @@ set(CMAKE_C_FLAGS_INIT "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d
 set(CMAKE_EXE_LINKER_FLAGS_INIT
     "--specs=rdimon.specs -Wl,--section-start=.vectors=0 -Wl,-u,vectors")
 set(MPGC_TEST_STARTUP ${CMAKE_CURRENT_LIST_DIR}/../port/cortex-m/vectors.c)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-system-arm -M mps2-an386 -nographic -monitor none
-    -semihosting-config enable=on,target=native -kernel)
+# Tests run under qemu with semihosting; cmake/qemu-run.sh passes their
+# arguments as semihosting argv. CMake prepends the emulator only when a
+# test's COMMAND is a bare target name (not $<TARGET_FILE:...>).
+set(CMAKE_CROSSCOMPILING_EMULATOR ${CMAKE_CURRENT_LIST_DIR}/qemu-run.sh qemu-system-arm -M mps2-an386 --)

@@ -13,5 +13,7 @@ set(CMAKE_EXE_LINKER_FLAGS_INIT
     "--crt0=semihost --oslib=semihost -Wl,--defsym=__flash=0x80000000,--defsym=__flash_size=0x100000,--defsym=__ram=0x80100000,--defsym=__ram_size=0x1000000")
 # picolibc's crt0 sets up the stack and traps itself: no startup file.
 set(MPGC_TEST_STARTUP "")
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-system-riscv32 -M virt -nographic -monitor none -bios none
-    -semihosting-config enable=on,target=native -kernel)
+# Tests run under qemu with semihosting; cmake/qemu-run.sh passes their
+# arguments as semihosting argv. CMake prepends the emulator only when a
+# test's COMMAND is a bare target name (not $<TARGET_FILE:...>).
+set(CMAKE_CROSSCOMPILING_EMULATOR ${CMAKE_CURRENT_LIST_DIR}/qemu-run.sh --no-argv0 qemu-system-riscv32 -M virt -bios none --)
