@@ -7,10 +7,9 @@
  * makes mpgc_mark_stack's prologue save all of them (integer and FP) in its
  * own frame; setjmp() into a jmp_buf in the same frame is the portable
  * fallback. setjmp alone is not enough where the C library hides registers:
- * glibc mangles the frame pointer (rbp, ebp, x29) in the jmp_buf with its
- * pointer guard, so a pointer held only in rbp was missed on x86-64 (found
- * by tests/test_stack.c), and newlib's Arm setjmp leaves out the VFP
- * registers s16-s31 of the hard-float ABI.
+ * glibc on x86-64 stores rbp mangled with its pointer guard, so a pointer
+ * held only in rbp was missed (found by tests/test_stack.c), and newlib's
+ * Arm setjmp leaves out the VFP registers s16-s31 of the hard-float ABI.
  *
  * scan_from_here() is a deeper, non-inlined frame, so the address of its
  * local is below mpgc_mark_stack's frame and [that address, stack_top)
