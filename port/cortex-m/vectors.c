@@ -26,17 +26,17 @@ static void fault(void) { _Exit(99); }
 
 /* On the M4F the FPU is off at reset and the first floating-point
  * instruction (newlib's printf has some) would fault: grant CP10/CP11 full
- * access in CPACR first. MPGC_FPU_PRESENT is 0 on cores without an FPU,
+ * access in CPACR first. HAVE_FPU is 0 on cores without an FPU,
  * so the write is compiled out there. */
 #if defined(__ARM_FP)
-#define MPGC_FPU_PRESENT 1
+#define HAVE_FPU 1
 #else
-#define MPGC_FPU_PRESENT 0
+#define HAVE_FPU 0
 #endif
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
 
 static void reset(void) {
-    if (MPGC_FPU_PRESENT) {
+    if (HAVE_FPU) {
         CPACR |= 0xFu << 20;
         __asm__ volatile("dsb\n\tisb" ::: "memory");
     }
