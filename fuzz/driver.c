@@ -2,8 +2,11 @@
  * driver.c - runs the fuzz target without libFuzzer: over the files named
  * on the command line (a corpus), and/or over N pseudo-random inputs:
  *   fuzz_heap_driver [-n N] [-seed S] [-len L] [FILE...]
- * Used by CTest (every compiler, every target) and for reproducing crashes.
+ * With no -n and no file, it runs FUZZ_DEFAULT_INPUTS random inputs (the
+ * bare-metal targets pass no usable arguments). Used by CTest (every
+ * compiler, every target) and for reproducing crashes.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +27,21 @@ static int run_file(const char *path) {
     return 0;
 }
 
+#ifndef FUZZ_DEFAULT_INPUTS
+#define FUZZ_DEFAULT_INPUTS 1000
+#endif
+
 int main(int argc, char **argv) {
     unsigned long n = 0, seed = 1, len = 2000, files = 0;
+    bool given = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) n = strtoul(argv[++i], NULL, 0);
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) n = strtoul(argv[++i], NULL, 0), given = true;
         else if (strcmp(argv[i], "-seed") == 0 && i + 1 < argc) seed = strtoul(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "-len") == 0 && i + 1 < argc) len = strtoul(argv[++i], NULL, 0);
-        else if (run_file(argv[i]) == 0) files++;
-        else return 1;
+        else if (argv[i][0] != '-' && run_file(argv[i]) == 0) files++, given = true;
+        else if (argv[i][0] == '-') return 1;
     }
+    if (!given) n = FUZZ_DEFAULT_INPUTS;
     static uint8_t buf[1 << 16];
     if (len > sizeof buf) len = sizeof buf;
     uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;

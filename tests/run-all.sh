@@ -74,6 +74,26 @@ if sel rv32; then
     stage rv32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/riscv32.cmake"
   else skip_or_fail rv32 "gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf or qemu-system-misc"; fi
 fi
+if sel tsan; then # the thread stress test under ThreadSanitizer
+  if have clang; then
+    TSAN_OPTIONS=halt_on_error=1 stage tsan -DCMAKE_C_COMPILER=clang \
+      -DCMAKE_C_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
+  else skip_or_fail tsan clang; fi
+fi
+if sel fuzz; then # libFuzzer + ASan + UBSan, from the committed corpus, FUZZ_SECONDS long
+  if have clang; then
+    echo "=== stage fuzz"
+    dir=$OUT/fuzz
+    if cmake -S "$ROOT" -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+         -DMPGC_FUZZ=ON -DMPGC_SANITIZE=ON >"$dir.log" 2>&1 &&
+       cmake --build "$dir" -j"$JOBS" --target fuzz_heap >>"$dir.log" 2>&1 &&
+       mkdir -p "$dir/corpus" && (cd "$dir" && ASAN_OPTIONS=detect_stack_use_after_return=0 \
+         ./fuzz/fuzz_heap -max_total_time="${FUZZ_SECONDS:-60}" -max_len=4096 -print_final_stats=1 \
+         corpus "$ROOT/fuzz/corpus") >>"$dir.log" 2>&1; then
+      grep -E "stat::number_of_executed_units|Done " "$dir.log" | tail -2; passed=$((passed+1))
+    else tail -n 40 "$dir.log"; failed=$((failed+1)); failures+=(fuzz); fi
+  else skip_or_fail fuzz clang; fi
+fi
 if sel options; then
   # Every option flipped from its default, and everything off at once.
   stage opt-interior -DMPGC_DEFINES="MPGC_INTERIOR_POINTERS=1;MPGC_DEBUG=1"
