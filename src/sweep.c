@@ -17,7 +17,8 @@
  * object, so that it and all it references survive this collection. */
 void mpgc_finalise(mpgc_t *gc) {
     if (!MPGC_ENABLE_FINALISERS) return;
-    bool safe = gc->cfg.finalise_order == MPGC_FINALISE_SAFE;
+    /* Without a callback nothing can look at or resurrect the object. */
+    bool safe = gc->cfg.finalise_order == MPGC_FINALISE_SAFE && gc->cfg.finaliser;
     for (pool_t *p = gc->pools; p; p = p->next) {
         for (size_t gi = 0; gi < p->ngroups; gi++) {
             group_t *g = &p->groups[gi];
