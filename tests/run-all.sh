@@ -74,6 +74,20 @@ if sel rv32; then
     stage rv32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/riscv32.cmake"
   else skip_or_fail rv32 "gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf or qemu-system-misc"; fi
 fi
+if sel install; then # cmake --install, then a consumer through find_package and pkg-config
+  echo "=== stage install"
+  dir=$OUT/install
+  rm -rf "$dir"
+  if cmake -S "$ROOT" -B "$dir/build" -DMPGC_BUILD_TESTS=OFF >"$dir.log" 2>&1 &&
+     cmake --build "$dir/build" -j"$JOBS" >>"$dir.log" 2>&1 &&
+     cmake --install "$dir/build" --prefix "$dir/prefix" >>"$dir.log" 2>&1 &&
+     PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig" cmake -S "$ROOT/tests/install" -B "$dir/consumer" \
+       -DCMAKE_PREFIX_PATH="$dir/prefix" >>"$dir.log" 2>&1 &&
+     cmake --build "$dir/consumer" >>"$dir.log" 2>&1 &&
+     "$dir/consumer/consumer_cmake" && "$dir/consumer/consumer_pc"; then
+    echo "installed package: find_package and pkg-config consumers run"; passed=$((passed+1))
+  else tail -n 30 "$dir.log"; failed=$((failed+1)); failures+=(install); fi
+fi
 if sel tsan; then # the thread stress test under ThreadSanitizer
   if have clang; then
     TSAN_OPTIONS=halt_on_error=1 stage tsan -DCMAKE_C_COMPILER=clang \
