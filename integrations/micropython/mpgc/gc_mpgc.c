@@ -1,0 +1,518 @@
+/*
+ * gc_mpgc.c - MicroPython's py/gc.h implemented on mpgc.
+ *
+ * Replaces py/gc.c (see micropython.mk). MicroPython keeps its meaning of
+ * everything outside the collector:
+ *  - the port's gc_collect() drives collections: gc_collect_start marks the
+ *    root-pointer section of mp_state_ctx (and the pystack), the port
+ *    reports registers and stacks with gc_collect_root, gc_collect_end
+ *    finalises and sweeps. mpgc never starts a collection by itself
+ *    (mpgc_disable, no stack scan): where gc_alloc needs one, it calls the
+ *    port's gc_collect(), exactly where py/gc.c does.
+ *  - MP_STATE_MEM(gc_auto_collect_enabled), gc_alloc_threshold/amount (in
+ *    blocks), gc_collected and the per-thread gc_lock_depth (with its
+ *    GC_COLLECT_FLAG bit) are read and written here as py/gc.c does, and
+ *    gc_lock() never touches mpgc: a locked thread is refused before mpgc is
+ *    called.
+ *  - Without a GIL, MP_STATE_MEM(gc_mutex) is taken around every call into
+ *    mpgc, and from gc_collect_start to gc_collect_end; gc_collect_root
+ *    takes nothing (other threads call it from a signal handler while the
+ *    collecting thread holds the mutex).
+ *
+ * All state is in mp_state_mem_t, which MicroPython may save and restore by
+ * copying (ports/unix/coverage.c does, around 2048 throw-away heaps). mpgc
+ * keeps its tables and mark stack in the control block, which mpgc_init
+ * carves out of the heap memory itself, so py/gc.c's fields are free for:
+ *   area.gc_alloc_table_start   the mpgc_t handle
+ *   gc_block_stack[], area.gc_last_free_atb_index   the deferred frees
+ *   gc_stack_overflow           collections started from a finaliser
+ *
+ * Deferred frees: py/gc.c's gc_free only clears table bits, so a freed
+ * object keeps its contents until an allocation reuses the memory, and
+ * MicroPython has code that reads an object after freeing it (compile()
+ * reads lex->source_name after mp_parse() freed the lexer). mpgc writes its
+ * free-run links into freed blocks, so gc_free only queues the pointer; the
+ * queue is given to mpgc at the next allocation, realloc, collection or
+ * statistics call, and oldest first when it is full. Frees made by
+ * finalisers during a collection are given to mpgc as the collection ends,
+ * before gc_collect() returns, so the allocation that triggered it can use
+ * that memory, as with py/gc.c.
+ *
+ * Weak references: MicroPython marks a weakly referenced object with
+ * gc_weakref_mark and expects gc_weakref_about_to_be_freed(obj) for each
+ * such object that a collection frees, then gc_weakref_sweep(). Here the
+ * weakref map itself (MP_STATE_VM(mp_weakref_map), keys = address >> 1 as
+ * small ints) is the record: right after the sweep, with the mutex still
+ * held so no allocation can reuse an address, every key whose object is no
+ * longer an allocation is reported. So __del__ finalisers (which include
+ * weakref.ref's own, unlinking itself from the map) all run before any key
+ * is invalidated, and the list walk in gc_weakref_sweep only meets live
+ * objects: mpgc writes free-run headers into freed blocks, so nothing may
+ * read a freed object after the sweep (py/gc.c's order could).
+ */
+#include <string.h>
+
+#include "py/gc.h"
+#include "py/mpstate.h"
+#include "py/runtime.h"
+
+#include "mpgc.h"
+#include "mpgc_mp.h"
+
+#if MICROPY_ENABLE_GC
+
+#if MICROPY_GC_SPLIT_HEAP_AUTO
+#error "mpgc: MICROPY_GC_SPLIT_HEAP_AUTO is not supported (mpgc cannot give a pool back)"
+#endif
+
+/* mpgc's block must be MicroPython's: gc.threshold, the coverage tests and
+ * every m_new rounding assume MICROPY_BYTES_PER_GC_BLOCK. Set
+ * MPGC_BLOCK_WORDS to MICROPY_BYTES_PER_GC_BLOCK / MP_BYTES_PER_OBJ_WORD. */
+typedef char mpgc_block_is_micropython_block
+    [MPGC_BLOCK_BYTES == MICROPY_BYTES_PER_GC_BLOCK ? 1 : -1];
+
+/* ---- state in mp_state_mem_t ---------------------------------------------- */
+
+static inline mpgc_t *heap(void) {
+    return (mpgc_t *)(void *)MP_STATE_MEM(area).gc_alloc_table_start;
+}
+#define NESTED_COLLECTS (MP_STATE_MEM(gc_stack_overflow))
+
+#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
+#define GC_MUTEX_INIT() mp_thread_recursive_mutex_init(&MP_STATE_MEM(gc_mutex))
+#define GC_ENTER() mp_thread_recursive_mutex_lock(&MP_STATE_MEM(gc_mutex), 1)
+#define GC_EXIT() mp_thread_recursive_mutex_unlock(&MP_STATE_MEM(gc_mutex))
+#else
+/* No threads, or every caller holds the GIL. */
+#define GC_MUTEX_INIT()
+#define GC_ENTER()
+#define GC_EXIT()
+#endif
+
+/* Records the heap in MicroPython's area fields so that code outside the
+ * collector that looks at the pool bounds keeps working. */
+#if MICROPY_GC_SPLIT_HEAP
+static void note_first_region(mpgc_t *gc, byte *start, byte *end) {
+    MP_STATE_MEM(area).next = NULL;
+    MP_STATE_MEM(area_pool_min) = start;
+    MP_STATE_MEM(area_pool_max) = end;
+    MP_STATE_MEM(gc_last_free_area) = &MP_STATE_MEM(area);
+    MP_STATE_MEM(area).gc_alloc_table_start = (byte *)gc;
+    MP_STATE_MEM(area).gc_pool_start = start;
+    MP_STATE_MEM(area).gc_pool_end = end;
+}
+static void note_region(byte *start, byte *end) {
+    MP_STATE_MEM(area_pool_min) = MIN(MP_STATE_MEM(area_pool_min), start);
+    MP_STATE_MEM(area_pool_max) = MAX(MP_STATE_MEM(area_pool_max), end);
+}
+static byte *heap_lowest(void) { return MP_STATE_MEM(area_pool_min); }
+#else
+static void note_first_region(mpgc_t *gc, byte *start, byte *end) {
+    MP_STATE_MEM(area).gc_alloc_table_start = (byte *)gc;
+    MP_STATE_MEM(area).gc_pool_start = start;
+    MP_STATE_MEM(area).gc_pool_end = end;
+}
+static byte *heap_lowest(void) { return MP_STATE_MEM(area).gc_pool_start; }
+#endif
+
+/* gc.threshold: counted in blocks, as py/gc.c counts. */
+#if MICROPY_GC_ALLOC_THRESHOLD
+static void threshold_init(void) {
+    MP_STATE_MEM(gc_alloc_threshold) = MPGC_MP_THRESHOLD_OFF;
+    MP_STATE_MEM(gc_alloc_amount) = 0;
+}
+static void threshold_restart(void) { MP_STATE_MEM(gc_alloc_amount) = 0; }
+static bool threshold_reached(void) {
+    return MP_STATE_MEM(gc_alloc_amount) >= MP_STATE_MEM(gc_alloc_threshold);
+}
+static void threshold_count(size_t n_blocks) { MP_STATE_MEM(gc_alloc_amount) += n_blocks; }
+#else
+static void threshold_init(void) {}
+static void threshold_restart(void) {}
+static bool threshold_reached(void) { return false; }
+static void threshold_count(size_t n_blocks) { (void)n_blocks; }
+#endif
+
+#if MICROPY_PY_GC_COLLECT_RETVAL
+static void set_collected(size_t n) { MP_STATE_MEM(gc_collected) = n; }
+#else
+static void set_collected(size_t n) { (void)n; }
+#endif
+
+/* ---- deferred frees --------------------------------------------------------- */
+
+typedef MICROPY_GC_STACK_ENTRY_TYPE pending_t;
+#define PENDING (MP_STATE_MEM(gc_block_stack))
+#define NPENDING (MP_STATE_MEM(area).gc_last_free_atb_index)
+#define PENDING_MAX MICROPY_ALLOC_GC_STACK_SIZE
+
+/* A pointer as a queue entry: the pointer itself when an entry can hold
+ * one; otherwise (ports with 16-bit entries) 1 + its block number counted
+ * from the lowest heap address. 0: cannot be queued. */
+static pending_t pending_encode(void *p) {
+    if (sizeof(pending_t) >= sizeof(void *)) return (pending_t)(uintptr_t)p;
+    uintptr_t base = (uintptr_t)heap_lowest() & ~(uintptr_t)(MICROPY_BYTES_PER_GC_BLOCK - 1);
+    uintptr_t k = ((uintptr_t)p - base) / MICROPY_BYTES_PER_GC_BLOCK + 1;
+    return (uintptr_t)p < base || k != (pending_t)k ? 0 : (pending_t)k;
+}
+
+static void *pending_decode(pending_t e) {
+    if (sizeof(pending_t) >= sizeof(void *)) return (void *)(uintptr_t)e;
+    uintptr_t base = (uintptr_t)heap_lowest() & ~(uintptr_t)(MICROPY_BYTES_PER_GC_BLOCK - 1);
+    return (void *)(base + ((uintptr_t)e - 1) * MICROPY_BYTES_PER_GC_BLOCK);
+}
+
+/* Gives every queued free to mpgc. Mutex held. */
+static void flush_frees(void) {
+    for (size_t i = 0; i < NPENDING; i++) mpgc_free(heap(), pending_decode(PENDING[i]));
+    NPENDING = 0;
+}
+
+/* Mutex held. */
+static void defer_free(void *ptr) {
+    pending_t e = pending_encode(ptr);
+    if (e == 0) {
+        mpgc_free(heap(), ptr);
+        return;
+    }
+    if (NPENDING == PENDING_MAX) {
+        mpgc_free(heap(), pending_decode(PENDING[0]));
+        memmove(&PENDING[0], &PENDING[1], (PENDING_MAX - 1) * sizeof(pending_t));
+        NPENDING--;
+    }
+    PENDING[NPENDING++] = e;
+}
+
+/* ---- finalisers ------------------------------------------------------------ */
+
+#if MICROPY_ENABLE_SCHEDULER
+#define SCHED_LOCK() mp_sched_lock()
+#define SCHED_UNLOCK() mp_sched_unlock()
+#else
+#define SCHED_LOCK()
+#define SCHED_UNLOCK()
+#endif
+
+#if MICROPY_ENABLE_FINALISER
+/* mpgc calls this once for each unreachable object allocated with
+ * GC_ALLOC_FLAG_HAS_FINALISER, during gc_collect_end with the heap locked.
+ * As py/gc.c: only an object whose type is set and has __del__, called in a
+ * protected environment with the scheduler locked. */
+static void run_finaliser(mpgc_t *gc, void *ptr, void *user) {
+    (void)gc;
+    (void)user;
+    mp_obj_base_t *obj = (mp_obj_base_t *)ptr;
+    if (obj->type == NULL) return;
+    mp_obj_t dest[2];
+    mp_load_method_maybe(MP_OBJ_FROM_PTR(obj), MP_QSTR___del__, dest);
+    if (dest[0] == MP_OBJ_NULL) return;
+    SCHED_LOCK();
+    mp_call_function_1_protected(dest[0], dest[1]);
+    SCHED_UNLOCK();
+}
+#define FINALISER run_finaliser
+#define ALLOC_FLAGS(f) (((f) & GC_ALLOC_FLAG_HAS_FINALISER) ? MPGC_FINALISE : 0u)
+#else
+#define FINALISER NULL
+#define ALLOC_FLAGS(f) 0u
+#endif
+
+/* ---- weak references -------------------------------------------------------- */
+
+#if MICROPY_PY_WEAKREF
+/* The object a weakref map key designates (see py/modweakref.c). */
+static void *weakref_key_object(mp_obj_t key) {
+    return (void *)((uintptr_t)MP_OBJ_SMALL_INT_VALUE(key) << 1);
+}
+
+/* Reports every weakly referenced object that is no longer allocated. Call
+ * right after a sweep, before anything can allocate. all: every object
+ * (the heap is about to be torn down). */
+static void weakrefs_note_freed(bool all) {
+    mp_map_t *map = &MP_STATE_VM(mp_weakref_map);
+    for (size_t i = 0; i < map->alloc; i++) {
+        mp_obj_t key = map->table[i].key;
+        if (!mp_obj_is_small_int(key)) continue; /* empty, deleted, or noted */
+        void *obj = weakref_key_object(key);
+        if (all || mpgc_size(heap(), obj) == 0) gc_weakref_about_to_be_freed(obj);
+    }
+}
+
+/* Nothing to record: the map entry that py/modweakref.c creates before
+ * calling this is the mark (see the file comment). */
+void gc_weakref_mark(void *ptr) { (void)ptr; }
+
+static void weakrefs_sweep(void) { gc_weakref_sweep(); }
+#else
+static void weakrefs_note_freed(bool all) { (void)all; }
+static void weakrefs_sweep(void) {}
+#endif
+
+/* ---- heap set-up -------------------------------------------------------------- */
+
+void gc_init(void *start, void *end) {
+    end = (void *)((uintptr_t)end & ~(uintptr_t)(MICROPY_BYTES_PER_GC_BLOCK - 1));
+    mpgc_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.finaliser = FINALISER;
+    cfg.finalise_order = MPGC_FINALISE_MICROPYTHON; /* MicroPython's tests rely on it */
+    cfg.no_stack_scan = true;                       /* the port reports stacks */
+    mpgc_t *gc = mpgc_init(start, (size_t)((byte *)end - (byte *)start), &cfg);
+    if (gc) mpgc_disable(gc); /* collections come from gc_collect() only */
+    note_first_region(gc, (byte *)start, (byte *)end);
+    NESTED_COLLECTS = 0;
+    NPENDING = 0;
+    MP_STATE_THREAD(gc_lock_depth) = 0;
+    MP_STATE_MEM(gc_auto_collect_enabled) = 1;
+    threshold_init();
+    GC_MUTEX_INIT();
+}
+
+#if MICROPY_GC_SPLIT_HEAP
+void gc_add(void *start, void *end) {
+    end = (void *)((uintptr_t)end & ~(uintptr_t)(MICROPY_BYTES_PER_GC_BLOCK - 1));
+    GC_ENTER();
+    if (mpgc_add_region(heap(), start, (size_t)((byte *)end - (byte *)start)))
+        note_region((byte *)start, (byte *)end);
+    GC_EXIT();
+}
+#endif
+
+/* ---- locking: per thread, as py/gc.c ------------------------------------------- */
+
+void gc_lock(void) {
+    MP_STATE_THREAD(gc_lock_depth) += (1 << GC_LOCK_DEPTH_SHIFT);
+}
+
+void gc_unlock(void) {
+    MP_STATE_THREAD(gc_lock_depth) -= (1 << GC_LOCK_DEPTH_SHIFT);
+}
+
+bool gc_is_locked(void) {
+    return MP_STATE_THREAD(gc_lock_depth) != 0;
+}
+
+/* ---- collection ------------------------------------------------------------------ */
+
+#if MICROPY_ENABLE_PYSTACK
+static void mark_pystack(void) {
+    mpgc_mark_range(heap(), MP_STATE_THREAD(pystack_start),
+        (size_t)(MP_STATE_THREAD(pystack_cur) - MP_STATE_THREAD(pystack_start)));
+}
+#else
+static void mark_pystack(void) {}
+#endif
+
+void gc_collect_start(void) {
+    GC_ENTER();
+    if (MP_STATE_THREAD(gc_lock_depth) & GC_COLLECT_FLAG) {
+        /* Called from a finaliser of the collection in progress (py/gc.c
+         * would re-enter its sweep): nothing to do. */
+        NESTED_COLLECTS++;
+        return;
+    }
+    MP_STATE_THREAD(gc_lock_depth) |= GC_COLLECT_FLAG;
+    threshold_restart();
+    flush_frees();
+    mpgc_collect_start(heap());
+
+    /* The root pointers of mp_state_ctx, as py/gc.c takes them: from
+     * thread.dict_locals to vm.qstr_last_chunk. */
+    size_t root_start = offsetof(mp_state_ctx_t, thread.dict_locals);
+    size_t root_end = offsetof(mp_state_ctx_t, vm.qstr_last_chunk);
+    mpgc_mark_range(heap(), (byte *)&mp_state_ctx + root_start, root_end - root_start);
+    mark_pystack();
+}
+
+void gc_collect_root(void **ptrs, size_t len) {
+    if (NESTED_COLLECTS) return;
+    mpgc_mark_range(heap(), ptrs, len * sizeof(void *));
+}
+
+void gc_collect_end(void) {
+    if (NESTED_COLLECTS) {
+        NESTED_COLLECTS--;
+        GC_EXIT();
+        return;
+    }
+    set_collected(mpgc_collect_end(heap()));
+    MP_STATE_THREAD(gc_lock_depth) &= ~GC_COLLECT_FLAG;
+    weakrefs_note_freed(false); /* before GC_EXIT: no address is reused yet */
+    flush_frees();              /* what the finalisers freed */
+    GC_EXIT();
+    weakrefs_sweep();
+}
+
+void gc_sweep_all(void) {
+    /* Every weakly referenced object dies: run their callbacks while the heap
+     * is still intact (py/gc.c runs them after its sweep, from freed memory). */
+    weakrefs_note_freed(true);
+    weakrefs_sweep();
+    GC_ENTER();
+    flush_frees();
+    MP_STATE_THREAD(gc_lock_depth) |= GC_COLLECT_FLAG;
+    set_collected(mpgc_sweep_all(heap()));
+    MP_STATE_THREAD(gc_lock_depth) &= ~GC_COLLECT_FLAG;
+    flush_frees();
+    GC_EXIT();
+}
+
+/* ---- allocation ------------------------------------------------------------------ */
+
+void *gc_alloc(size_t n_bytes, unsigned int alloc_flags) {
+    size_t n_blocks = mpgc_mp_blocks(n_bytes, MICROPY_BYTES_PER_GC_BLOCK);
+    if (n_blocks == 0 || MP_STATE_THREAD(gc_lock_depth) > 0) return NULL;
+    unsigned flags = ALLOC_FLAGS(alloc_flags);
+
+    GC_ENTER();
+    flush_frees();
+    bool collected = !MP_STATE_MEM(gc_auto_collect_enabled);
+    if (!collected && threshold_reached()) {
+        GC_EXIT();
+        gc_collect();
+        collected = true;
+        GC_ENTER();
+    }
+    void *p = mpgc_alloc(heap(), n_bytes, flags);
+    if (p == NULL && !collected) {
+        /* Slow path: the heap is full or too fragmented; collect once. */
+        GC_EXIT();
+        gc_collect();
+        GC_ENTER();
+        p = mpgc_alloc(heap(), n_bytes, flags);
+    }
+    if (p) threshold_count(n_blocks);
+    GC_EXIT();
+    return p;
+}
+
+void gc_free(void *ptr) {
+    /* As py/gc.c: refused while locked, except by a finaliser during a
+     * collection. */
+    if ((MP_STATE_THREAD(gc_lock_depth) & ~GC_COLLECT_FLAG) || ptr == NULL) return;
+    GC_ENTER();
+    defer_free(ptr);
+    GC_EXIT();
+}
+
+size_t gc_nbytes(const void *ptr) {
+    GC_ENTER();
+    size_t n = mpgc_size(heap(), ptr);
+    GC_EXIT();
+    return n;
+}
+
+/* Moving realloc: like gc_alloc, a new allocation (collecting first when the
+ * threshold says so, and once more when the heap is full). */
+static void *realloc_move(void *ptr, size_t n_bytes) {
+    bool collected = !MP_STATE_MEM(gc_auto_collect_enabled);
+    if (!collected && threshold_reached()) {
+        GC_EXIT();
+        gc_collect();
+        collected = true;
+        GC_ENTER();
+    }
+    void *q = mpgc_realloc(heap(), ptr, n_bytes, true);
+    if (q == NULL && !collected) {
+        GC_EXIT();
+        gc_collect(); /* ptr stays alive: it is on this stack */
+        GC_ENTER();
+        q = mpgc_realloc(heap(), ptr, n_bytes, true);
+    }
+    if (q) threshold_count(mpgc_mp_blocks(n_bytes, MICROPY_BYTES_PER_GC_BLOCK));
+    return q;
+}
+
+void *gc_realloc(void *ptr, size_t n_bytes, bool allow_move) {
+    if (ptr == NULL) return gc_alloc(n_bytes, 0);
+    if (n_bytes == 0) {
+        gc_free(ptr);
+        return NULL;
+    }
+    if (MP_STATE_THREAD(gc_lock_depth) > 0) return NULL;
+    GC_ENTER();
+    flush_frees();
+    void *q = mpgc_realloc(heap(), ptr, n_bytes, false); /* in place */
+    if (q == NULL && allow_move) q = realloc_move(ptr, n_bytes);
+    GC_EXIT();
+    return q;
+}
+
+/* ---- statistics ---------------------------------------------------------------- */
+
+static void fill_info(gc_info_t *info, bool fast) {
+    mpgc_mp_info_t i;
+    GC_ENTER();
+    flush_frees();
+    mpgc_mp_info(heap(), fast, &i);
+    GC_EXIT();
+    memset(info, 0, sizeof *info);
+    info->total = i.total;
+    info->used = i.used;
+    info->free = i.free;
+    info->max_free = i.max_free;
+    info->num_1block = i.num_1block;
+    info->num_2block = i.num_2block;
+    info->max_block = i.max_block;
+}
+
+void gc_info(gc_info_t *info) { fill_info(info, false); }
+void gc_info_fast(gc_info_t *info) { fill_info(info, true); }
+
+void gc_dump_info(const mp_print_t *print) {
+    gc_info_t info;
+    gc_info(&info);
+    mpgc_mp_info_t i = {info.total, info.used, info.free, info.max_free,
+                        info.num_1block, info.num_2block, info.max_block};
+    char text[200];
+    size_t n = mpgc_mp_info_text(text, sizeof text, &i);
+    print->print_strn(print->data, text, n < sizeof text ? n : sizeof text - 1);
+}
+
+static void print_piece(void *ctx, const char *s, size_t n) {
+    const mp_print_t *print = (const mp_print_t *)ctx;
+    print->print_strn(print->data, s, n);
+}
+
+/* The letter py/gc.c prints for an allocation: its object type. */
+static const struct {
+    const void *type;
+    char letter;
+} head_letters[] = {
+    {&mp_type_tuple, 'T'},
+    {&mp_type_list, 'L'},
+    {&mp_type_dict, 'D'},
+    {&mp_type_str, 'S'},
+    {&mp_type_bytes, 'S'},
+    #if MICROPY_PY_BUILTINS_BYTEARRAY
+    {&mp_type_bytearray, 'A'},
+    #endif
+    #if MICROPY_PY_ARRAY
+    {&mp_type_array, 'A'},
+    #endif
+    #if MICROPY_PY_BUILTINS_FLOAT
+    {&mp_type_float, 'F'},
+    #endif
+    {&mp_type_fun_bc, 'B'},
+    {&mp_type_module, 'M'},
+};
+
+static char head_letter(void *ctx, const void *head) {
+    (void)ctx;
+    const void *type = *(const void *const *)head;
+    for (size_t i = 0; i < MP_ARRAY_SIZE(head_letters); i++)
+        if (head_letters[i].type == type) return head_letters[i].letter;
+    return 'h';
+}
+
+void gc_dump_alloc_table(const mp_print_t *print) {
+    mpgc_mp_dump_t d;
+    mpgc_mp_dump_begin(&d, print_piece, (void *)print, head_letter, MICROPY_BYTES_PER_GC_BLOCK);
+    GC_ENTER();
+    flush_frees();
+    mpgc_dump_alloc_table(heap(), mpgc_mp_dump_write, &d);
+    mpgc_mp_dump_finish(&d);
+    GC_EXIT();
+}
+
+#endif /* MICROPY_ENABLE_GC */

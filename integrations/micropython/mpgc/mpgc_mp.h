@@ -1,0 +1,87 @@
+/*
+ * mpgc_mp.h - the parts of the MicroPython adapter that need no MicroPython
+ * header: unit conversions, the K230 tuple order, and the text that
+ * micropython.mem_info() prints. gc_mpgc.c and modgc_mpgc.c call them;
+ * tests/test_mp_adapter.c tests them without a MicroPython tree.
+ */
+#ifndef MPGC_MP_H
+#define MPGC_MP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpgc.h"
+
+/* ---- gc.threshold([amount]) ------------------------------------------- */
+
+/* MicroPython keeps the threshold in MP_STATE_MEM(gc_alloc_threshold) as a
+ * number of blocks, (size_t)-1 meaning "disabled". Setting rounds down to
+ * whole blocks; any negative amount disables. */
+#define MPGC_MP_THRESHOLD_OFF ((size_t)-1)
+size_t mpgc_mp_threshold_blocks(ptrdiff_t amount, size_t block_bytes);
+/* What gc.threshold() returns: -1 when disabled, else blocks * block_bytes
+ * (so a value set with gc.threshold(n) reads back as n rounded down). */
+ptrdiff_t mpgc_mp_threshold_bytes(size_t blocks, size_t block_bytes);
+
+/* Whole blocks for n bytes, as py/gc.c rounds: 0 for n == 0 and for sizes
+ * that wrap when rounded up (gc_alloc then returns NULL). */
+size_t mpgc_mp_blocks(size_t n, size_t block_bytes);
+
+/* ---- gc.sys_heap() / sys_page() / sys_mmz() --------------------------- */
+
+/* Fills out[] in the order the K230 documentation gives (the seed):
+ * total, free, used. query is one of mpgc_sys_heap/page/mmz. When the query
+ * fails, out[] is all zeros and the result is !raise_on_failure: CanMV
+ * returns zeros for sys_heap and sys_page and raises OSError for sys_mmz. */
+bool mpgc_mp_sys_tuple(bool (*query)(mpgc_sysmem_t *), bool raise_on_failure,
+                       uint64_t out[3]);
+
+/* ---- gc_info() and micropython.mem_info() ----------------------------- */
+
+/* The fields of MicroPython's gc_info_t, in its units: bytes for total,
+ * used and free; blocks for max_free and max_block. */
+typedef struct mpgc_mp_info {
+    size_t total, used, free;
+    size_t max_free;  /* largest free run, blocks */
+    size_t num_1block, num_2block;
+    size_t max_block; /* largest allocation, blocks */
+} mpgc_mp_info_t;
+
+/* Full statistics (gc_info) or only total/used/free, the rest 0
+ * (gc_info_fast). Both O(1) except max_block after a free of the largest
+ * allocation (one walk of the tables). gc may be NULL: all zeros. */
+void mpgc_mp_info(const mpgc_t *gc, bool fast, mpgc_mp_info_t *out);
+
+/* The two lines of gc_dump_info(), exactly as py/gc.c prints them:
+ *   "GC: total: T, used: U, free: F\n No. of 1-blocks: A, 2-blocks: B, max blk sz: M, max free sz: X\n"
+ * MicroPython's tests match them with regexes. Writes at most cap bytes
+ * including the terminating NUL; returns the length it needed. */
+size_t mpgc_mp_info_text(char *buf, size_t cap, const mpgc_mp_info_t *info);
+
+/* ---- gc_dump_alloc_table() --------------------------------------------- */
+
+/* Turns mpgc_dump_alloc_table()'s output into MicroPython's: the header
+ * "GC memory layout; from <hex>:" without "0x" or leading zeros (py/gc.c
+ * prints it with %p, and tests match [0-9a-f]+), and each allocated head
+ * shown by the letter classify() returns for it (MicroPython prints the
+ * object's type: T tuple, L list, D dict, S str/bytes, ...). Lines are
+ * rewritten as they complete; call mpgc_mp_dump_finish() at the end. */
+typedef struct mpgc_mp_dump {
+    void (*write)(void *ctx, const char *s, size_t n);
+    void *ctx;
+    char (*classify)(void *ctx, const void *head);
+    size_t block_bytes;
+    uintptr_t base; /* block 0 of the pool being printed */
+    size_t len;
+    char line[96];  /* one engine line: at most 64 blocks and a header */
+} mpgc_mp_dump_t;
+
+void mpgc_mp_dump_begin(mpgc_mp_dump_t *d, void (*write)(void *, const char *, size_t),
+                        void *ctx, char (*classify)(void *, const void *),
+                        size_t block_bytes);
+/* The write callback to give mpgc_dump_alloc_table (self is the dump_t). */
+void mpgc_mp_dump_write(void *self, const char *s, size_t n);
+void mpgc_mp_dump_finish(mpgc_mp_dump_t *d);
+
+#endif /* MPGC_MP_H */
