@@ -178,7 +178,8 @@ static size_t model_collect(const snap_t *s, size_t *at) {
 
 static void on_finalise(mpgc_t *g, void *obj, void *user) {
     (void)user;
-    if (fin_n < MAX_FIN) fin_log[fin_n++] = obj;
+    if (fin_n == MAX_FIN) FAIL("finaliser log full");
+    fin_log[fin_n++] = obj;
     if (!mpgc_is_locked(g)) FAIL("finaliser runs unlocked");
     if (mpgc_alloc(g, 16, 0) != NULL) FAIL("allocation inside a finaliser");
     if (mpgc_collect(g) != 0) FAIL("collection inside a finaliser");
@@ -452,6 +453,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_all("init");
     static const char *names[] = {"alloc", "free", "realloc", "store", "fill", "collect", "misc"};
     while (in_left) {
+        fin_n = 0; /* the log holds one step (<= 4 collections x NOBJ) */
         uint8_t op = byte() % 16;
         int k = op < 5 ? 0 : op < 6 ? 1 : op < 8 ? 2 : op < 11 ? 3 : op < 12 ? 4 : op < 13 ? 5 : 6;
         switch (k) {
