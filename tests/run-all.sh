@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/build-ci
+OUT=${MPGC_CI_OUT:-$ROOT/build-ci}
 mkdir -p "$OUT"
 JOBS=$(nproc 2>/dev/null || echo 2)
 passed=0; failed=0; failures=()
