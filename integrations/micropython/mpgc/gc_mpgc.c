@@ -163,9 +163,12 @@ static void *pending_decode(pending_t e) {
 }
 
 /* Gives every queued free to mpgc. Mutex held. */
-static void flush_frees(void) {
+static MP_NOINLINE void flush_frees_now(void) {
     for (size_t i = 0; i < NPENDING; i++) mpgc_free(heap(), pending_decode(PENDING[i]));
     NPENDING = 0;
+}
+static inline void flush_frees(void) {
+    if (NPENDING) flush_frees_now();
 }
 
 /* Mutex held. */

@@ -39,5 +39,6 @@ CFLAGS_USERMOD += -I$(MPGC_ROOT)/include -I$(MPGC_MP_DIR) \
 override PY_CORE_O = $(filter-out $(BUILD)/py/gc.o $(BUILD)/py/modgc.o,\
 	$(addprefix $(BUILD)/, $(PY_CORE_O_BASENAME)))
 
-# The collector is hot: same optimisation as py/gc.c gets (CSUPEROPT).
+# The collector is hot: the same optimisation as py/gc.c gets (CSUPEROPT).
 $(BUILD)/$(MPGC_ROOT)/src/%.o: CFLAGS += $(CSUPEROPT)
+$(BUILD)/$(notdir $(MPGC_MP_DIR))/gc_mpgc.o: CFLAGS += $(CSUPEROPT)

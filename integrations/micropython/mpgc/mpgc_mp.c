@@ -19,10 +19,6 @@ ptrdiff_t mpgc_mp_threshold_bytes(size_t blocks, size_t block_bytes) {
     return (ptrdiff_t)(blocks * block_bytes);
 }
 
-size_t mpgc_mp_blocks(size_t n, size_t block_bytes) {
-    return ((n + block_bytes - 1) & ~(block_bytes - 1)) / block_bytes;
-}
-
 /* ---- K230 system memory ------------------------------------------------- */
 
 bool mpgc_mp_sys_tuple(bool (*query)(mpgc_sysmem_t *), bool raise_on_failure,

@@ -26,7 +26,9 @@ ptrdiff_t mpgc_mp_threshold_bytes(size_t blocks, size_t block_bytes);
 
 /* Whole blocks for n bytes, as py/gc.c rounds: 0 for n == 0 and for sizes
  * that wrap when rounded up (gc_alloc then returns NULL). */
-size_t mpgc_mp_blocks(size_t n, size_t block_bytes);
+static inline size_t mpgc_mp_blocks(size_t n, size_t block_bytes) {
+    return ((n + block_bytes - 1) & ~(block_bytes - 1)) / block_bytes;
+}
 
 /* ---- gc.sys_heap() / sys_page() / sys_mmz() --------------------------- */
 
