@@ -158,7 +158,7 @@ int main(void) {
     cfg.user = &M;
     cfg.scan_roots = scan_parked;
     gc = mpgc_init(mem, sizeof mem, &cfg);
-    mpgc_set_threshold(gc, 64 * 1024); /* collections also happen inside allocations */
+    mpgc_set_threshold(gc, 4 * 1024); /* collections also happen inside allocations */
     pthread_t t[NT];
     for (int i = 0; i < NT; i++) {
         thr[i].id = i;
