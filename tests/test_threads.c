@@ -109,7 +109,7 @@ __attribute__((noinline)) static void work(thr_t *me) {
     for (int it = 0; it < ITERS; it++) {
         uintptr_t b1 = (uintptr_t)(me->id * 1000000 + it * 1000);
         uintptr_t b2 = b1 + 500;
-        node_t *on_stack = build(me, b1); /* only on this thread's stack */
+        node_t *volatile on_stack = build(me, b1); /* only on this thread's stack */
         me->roots[it % 4] = build(me, b2);
         PARK(me);
         if (it % 10 == me->id) {
