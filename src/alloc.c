@@ -66,7 +66,8 @@ void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
     if (MPGC_UNLIKELY(!m)) m = alloc_slow(gc, nb);
     if (MPGC_UNLIKELY(!m)) return NULL;
 
-    pool_t *p = mpgc_pool_of(gc, m);
+    pool_t *p = gc->pools; /* m is in a pool: the first whose end is above it */
+    while (m >= p->end) p = p->next;
     size_t b = block_index(p, m);
     group_t *g = &p->groups[b / W_BITS];
     g->head |= bit_of(b);

@@ -20,6 +20,8 @@
 #define LARGE_MIN (MPGC_LARGE_BLOCKS ? (size_t)MPGC_LARGE_BLOCKS : SIZE_MAX)
 /* Runs of a ranged class looked at before moving to a class that surely fits. */
 #define FIT_PROBES 8u
+/* Larger non-empty classes whose heads a small request compares. */
+#define SMALL_SCAN 4u
 
 size_t mpgc_class_of(size_t n) {
     if (n < MPGC_CLASS_EXACT) return n - 1;
@@ -33,11 +35,13 @@ static size_t *run_tag(uint8_t *start, size_t n) {
     return (size_t *)(void *)(start + n * BLOCK - sizeof(size_t));
 }
 
-void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t n, bool at_tail) {
-    run_t *r = (run_t *)(void *)start;
-    size_t c = mpgc_class_of(n);
+/* Links run r of n blocks (header and boundary tag written) into class c.
+ * at_tail: append (the sweep, which inserts in address order); otherwise
+ * r becomes the head only if it is lower than the head, so that heads stay
+ * low runs. */
+static inline void link_run(mpgc_t *gc, run_t *r, size_t n, size_t c, bool at_tail) {
     r->nblocks = n;
-    *run_tag(start, n) = n;
+    *run_tag((uint8_t *)r, n) = n;
     run_t *first = gc->bins[c];
     if (!first) {
         r->next = r->prev = r;
@@ -49,11 +53,10 @@ void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t n, bool at_tail) {
     r->prev = first->prev;
     first->prev->next = r;
     first->prev = r;
-    if (!at_tail) gc->bins[c] = r;
+    if (!at_tail && r < first) gc->bins[c] = r;
 }
 
-void mpgc_fl_remove(mpgc_t *gc, run_t *r) {
-    size_t c = mpgc_class_of(r->nblocks);
+static inline void unlink_run(mpgc_t *gc, run_t *r, size_t c) {
     if (r->next == r) {
         gc->bins[c] = NULL;
         gc->binmap[c / W_BITS] &= ~bit_of(c);
@@ -64,61 +67,55 @@ void mpgc_fl_remove(mpgc_t *gc, run_t *r) {
     if (gc->bins[c] == r) gc->bins[c] = r->next;
 }
 
+void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t n, bool at_tail) {
+    link_run(gc, (run_t *)(void *)start, n, mpgc_class_of(n), at_tail);
+}
+
+void mpgc_fl_remove(mpgc_t *gc, run_t *r) { unlink_run(gc, r, mpgc_class_of(r->nblocks)); }
+
 void mpgc_fl_reset(mpgc_t *gc) {
     memset(gc->bins, 0, sizeof gc->bins);
     memset(gc->binmap, 0, sizeof gc->binmap);
 }
 
-/* Smallest non-empty class >= c, or MPGC_NUM_CLASSES. */
-static size_t next_class(const mpgc_t *gc, size_t c) {
-    for (size_t w = c / W_BITS; w < BINMAP_WORDS; w++) {
-        word_t m = gc->binmap[w];
-        if (w == c / W_BITS) m &= ~(word_t)0 << (c % W_BITS);
-        if (m) return w * W_BITS + ctz_word(m);
-    }
-    return MPGC_NUM_CLASSES;
-}
-
-/* Takes n blocks out of run r: small requests from its low end, large ones
- * from its high end; the rest goes back to the index. */
+/* Takes n blocks out of run r: from its low end, or from its high end for
+ * large requests. The remainder keeps r's place in its list when it keeps
+ * r's class (only r's neighbours are touched), else moves to its class. */
 static uint8_t *carve(mpgc_t *gc, run_t *r, size_t n, bool high) {
     uint8_t *start = (uint8_t *)r;
-    size_t have = r->nblocks;
-    mpgc_fl_remove(gc, r);
-    if (have == n) return start;
-    if (high) {
-        mpgc_fl_insert(gc, start, have - n, false);
-        return start + (have - n) * BLOCK;
+    size_t have = r->nblocks, c = mpgc_class_of(have), left = have - n;
+    if (left == 0) {
+        unlink_run(gc, r, c);
+        return start;
     }
-    mpgc_fl_insert(gc, start + n * BLOCK, have - n, false);
-    return start;
+    uint8_t *rest = high ? start : start + n * BLOCK;
+    size_t c2 = mpgc_class_of(left);
+    run_t *q = (run_t *)(void *)rest;
+    if (c2 != c) {
+        unlink_run(gc, r, c);
+        link_run(gc, q, left, c2, false);
+    } else {
+        if (q != r) {
+            if (r->next == r) {
+                q->next = q->prev = q;
+            } else {
+                q->next = r->next;
+                q->prev = r->prev;
+                q->prev->next = q;
+                q->next->prev = q;
+            }
+            if (gc->bins[c] == r) gc->bins[c] = q;
+        }
+        q->nblocks = left;
+        *run_tag(rest, left) = left;
+    }
+    return high ? start + left * BLOCK : start;
 }
 
-static run_t *find_fit(const mpgc_t *gc, size_t n) {
-    size_t c = mpgc_class_of(n);
-    run_t *r = gc->bins[c];
-    if (r) {
-        if (c < MPGC_CLASS_EXACT - 1u) return r; /* exact class: exact fit */
-        size_t probes = c == LAST_CLASS ? SIZE_MAX : FIT_PROBES;
-        run_t *q = r;
-        do {
-            if (q->nblocks >= n) return q;
-            q = q->next;
-        } while (q != r && --probes);
-    }
-    if (c == LAST_CLASS) return NULL;
-    size_t c2 = next_class(gc, c + 1);
-    if (c2 < MPGC_NUM_CLASSES) return gc->bins[c2];
-    /* Rare: nothing larger exists, but a run of n's own class beyond the
-     * probes may still fit. Never fail while a long enough run exists. */
-    for (run_t *q = r ? r->next : NULL; q && q != r; q = q->next)
-        if (q->nblocks >= n) return q;
-    return NULL;
-}
-
-/* MicroPython's placement: the lowest-addressed run that fits, found by
- * walking runs upwards from the lowest free block. O(runs below it). */
-static uint8_t *take_first_fit(mpgc_t *gc, size_t n) {
+/* The lowest-addressed run of at least n blocks, found by walking runs
+ * upwards from the lowest free block. O(runs below it). Moves first_free up
+ * to the lowest run. */
+static run_t *lowest_fit(mpgc_t *gc, size_t n) {
     bool lowest = true;
     for (pool_t *p = gc->pools; p; p = p->next) {
         if (p->end <= gc->first_free) continue;
@@ -129,11 +126,72 @@ static uint8_t *take_first_fit(mpgc_t *gc, size_t n) {
             run_t *r = (run_t *)(void *)block_ptr(p, b);
             if (lowest) gc->first_free = (uint8_t *)r;
             lowest = false;
-            if (r->nblocks >= n) return carve(gc, r, n, false);
+            if (r->nblocks >= n) return r;
             b += r->nblocks;
         }
     }
     return NULL;
+}
+
+/* MPGC_POLICY_FIT: small requests fill the heap from the bottom, large ones
+ * from the top, so that long-lived small objects do not split the long runs
+ * large buffers need (bench workload 2: half the fragmentation of
+ * MicroPython's first fit, no failure where it fails).
+ *  - small (n < LARGE_MIN): the lowest-addressed of: the first run of n's
+ *    own class that fits (exact class: its head; ranged: the first of
+ *    FIT_PROBES from the head) and the heads of the next SMALL_SCAN
+ *    non-empty classes, which all fit. Carved from its low end.
+ *  - large: the first run of n's own class that fits, looking from the
+ *    list's tail; else the highest-addressed tail of all larger non-empty
+ *    classes. Carved from its high end.
+ * Heads are low runs and tails high ones because lists are kept roughly
+ * address-ordered: the sweep rebuilds them in order, and a run inserted
+ * later goes to the head only when it is lower than the head.
+ * Cost: O(classes), whatever the heap size. */
+static run_t *find_fit(const mpgc_t *gc, size_t n) {
+    size_t c = mpgc_class_of(n);
+    bool large = n >= LARGE_MIN;
+    run_t *best = NULL;
+    run_t *r = gc->bins[c];
+    if (r) {
+        run_t *first = large ? r->prev : r, *q = first;
+        if (c < MPGC_CLASS_EXACT - 1u) {
+            best = first; /* exact class: exact fit */
+        } else {
+            size_t probes = c == LAST_CLASS ? SIZE_MAX : FIT_PROBES;
+            do {
+                if (q->nblocks >= n) {
+                    best = q;
+                    break;
+                }
+                q = large ? q->prev : q->next;
+            } while (q != first && --probes);
+        }
+        if (best && large) return best;
+    }
+    size_t k = large ? SIZE_MAX : SMALL_SCAN;
+    for (size_t w = (c + 1) / W_BITS; w < BINMAP_WORDS && k > 0; w++) {
+        word_t m = gc->binmap[w];
+        if (w == (c + 1) / W_BITS) m &= ~(word_t)0 << ((c + 1) % W_BITS);
+        for (; m && k > 0; m &= m - 1, k--) {
+            run_t *h = gc->bins[w * W_BITS + ctz_word(m)];
+            run_t *q = large ? h->prev : h;
+            if (!best || (large ? q > best : q < best)) best = q;
+        }
+    }
+    if (best) return best;
+    /* Rare: nothing larger exists, but a run of n's own class beyond the
+     * probes may still fit. Never fail while a long enough run exists. */
+    for (run_t *q = r ? r->next : NULL; q && q != r; q = q->next)
+        if (q->nblocks >= n) return q;
+    return NULL;
+}
+
+/* MicroPython's placement: the lowest-addressed run that fits, found by
+ * walking runs upwards from the lowest free block. O(runs below it). */
+static uint8_t *take_first_fit(mpgc_t *gc, size_t n) {
+    run_t *r = lowest_fit(gc, n);
+    return r ? carve(gc, r, n, false) : NULL;
 }
 
 uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n) {
