@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite in every configuration CI covers, each in its own
 # build directory under build-ci/. Usage: tests/run-all.sh [stage ...]
-# Stages: gcc clang sanitize valgrind m32 m3 m4f rv32 options size (default:
+# Stages: gcc clang sanitize valgrind m32 m3 m4f rv32 options size bench (default:
 # all of them that this machine has the tools for; a missing tool is an error
 # under CI=true). m3/m4f/rv32 run the tests bare metal under qemu-system-*.
 set -u
@@ -107,6 +107,18 @@ if sel fuzz; then # libFuzzer + ASan + UBSan, from the committed corpus, FUZZ_SE
       grep -E "stat::number_of_executed_units|Done " "$dir.log" | tail -2; passed=$((passed+1))
     else tail -n 40 "$dir.log"; failed=$((failed+1)); failures+=(fuzz); fi
   else skip_or_fail fuzz clang; fi
+fi
+if sel bench; then # the benchmark must build and run; its quick mode checks no figures
+  if pkg-config --exists bdw-gc 2>/dev/null || [ -f /usr/include/gc.h ]; then
+    echo "=== stage bench"
+    dir=$OUT/bench
+    if cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMPGC_BUILD_BENCH=ON -DMPGC_BUILD_TESTS=OFF \
+         >"$dir.log" 2>&1 &&
+       cmake --build "$dir" -j"$JOBS" --target mpgc-bench >>"$dir.log" 2>&1 &&
+       "$dir/bench/mpgc-bench" --quick --csv "$dir/quick.csv" >>"$dir.log" 2>&1; then
+      grep -E "^mpgc-bench:" "$dir.log" | tail -1; passed=$((passed+1))
+    else tail -n 30 "$dir.log"; failed=$((failed+1)); failures+=(bench); fi
+  else skip_or_fail bench libgc-dev; fi
 fi
 if sel options; then
   # Every option flipped from its default, and everything off at once.
