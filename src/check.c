@@ -68,6 +68,31 @@ static bool check_bins(const mpgc_t *gc, size_t *listed) {
     return true;
 }
 
+/* The caches mpgc_info reads: max_run (longest free run) and max_block
+ * with its count (largest allocation, and how many have that size) must
+ * equal what a walk finds, whenever they are marked valid. */
+static bool check_caches(const mpgc_t *gc) {
+    size_t run = 0, big = 0, count = 0;
+    for (const pool_t *p = gc->pools; p; p = p->next) {
+        for (size_t b = mpgc_next_free(p, 0), e; b < p->nblocks; b = mpgc_next_free(p, e)) {
+            e = mpgc_next_used(p, b);
+            if (e - b > run) run = e - b;
+        }
+        for (size_t b = 0, n; (b = mpgc_next_used(p, b)) < p->nblocks; b += n) {
+            n = mpgc_object_blocks(p, b);
+            if (n > big) count = 0;
+            if (n >= big) {
+                big = n;
+                count++;
+            }
+        }
+    }
+    REQUIRE(!gc->max_run_valid || gc->max_run == run);
+    REQUIRE(!MPGC_ENABLE_STATS || !gc->max_block_valid ||
+            (gc->max_block == big && gc->max_block_count == count));
+    return true;
+}
+
 static bool check_locked(const mpgc_t *gc) {
     size_t used = 0, runs = 0, listed = 0, total = 0, pools = 0;
     const pool_t *prev = NULL;
@@ -81,6 +106,7 @@ static bool check_locked(const mpgc_t *gc) {
         prev = p;
     }
     REQUIRE(check_bins(gc, &listed));
+    REQUIRE(check_caches(gc));
     REQUIRE(listed == runs);
     REQUIRE(pools == gc->npools && total == gc->total_blocks && used == gc->used_blocks);
     REQUIRE(gc->nroots <= MPGC_MAX_ROOTS && gc->msp <= MPGC_MARK_STACK_SIZE);

@@ -42,6 +42,7 @@ static size_t *run_tag(uint8_t *start, size_t n) {
 static inline void link_run(mpgc_t *gc, run_t *r, size_t n, size_t c, bool at_tail) {
     r->nblocks = n;
     *run_tag((uint8_t *)r, n) = n;
+    if (gc->max_run_valid && n > gc->max_run) gc->max_run = n;
     run_t *first = gc->bins[c];
     if (!first) {
         r->next = r->prev = r;
@@ -57,6 +58,7 @@ static inline void link_run(mpgc_t *gc, run_t *r, size_t n, size_t c, bool at_ta
 }
 
 static inline void unlink_run(mpgc_t *gc, run_t *r, size_t c) {
+    if (r->nblocks == gc->max_run) gc->max_run_valid = false;
     if (r->next == r) {
         gc->bins[c] = NULL;
         gc->binmap[c / W_BITS] &= ~bit_of(c);
@@ -76,6 +78,8 @@ void mpgc_fl_remove(mpgc_t *gc, run_t *r) { unlink_run(gc, r, mpgc_class_of(r->n
 void mpgc_fl_reset(mpgc_t *gc) {
     memset(gc->bins, 0, sizeof gc->bins);
     memset(gc->binmap, 0, sizeof gc->binmap);
+    gc->max_run = 0;
+    gc->max_run_valid = true;
 }
 
 /* Takes n blocks out of run r: from its low end, or from its high end for
@@ -95,6 +99,7 @@ static uint8_t *carve(mpgc_t *gc, run_t *r, size_t n, bool high) {
         unlink_run(gc, r, c);
         link_run(gc, q, left, c2, false);
     } else {
+        if (have == gc->max_run) gc->max_run_valid = false;
         if (q != r) {
             if (r->next == r) {
                 q->next = q->prev = q;
@@ -218,18 +223,27 @@ void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     if (block_ptr(p, start) < gc->first_free) gc->first_free = block_ptr(p, start);
 }
 
+/* The longest free run: cached, exact while max_run_valid (an insert can
+ * only raise it; removing or shrinking a run of that length invalidates
+ * it); else the runs of the top non-empty class are compared, and cached. */
 size_t mpgc_fl_max_run(const mpgc_t *gc) {
+    if (gc->max_run_valid) return gc->max_run;
     size_t top = MPGC_NUM_CLASSES;
     for (size_t w = BINMAP_WORDS; w-- > 0 && top == MPGC_NUM_CLASSES;)
         if (gc->binmap[w])
             top = w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w]);
-    if (top == MPGC_NUM_CLASSES) return 0;
-    if (top < MPGC_CLASS_EXACT - 1u) return top + 1;
     size_t best = 0;
-    const run_t *r = gc->bins[top], *q = r;
-    do {
-        if (q->nblocks > best) best = q->nblocks;
-        q = q->next;
-    } while (q != r);
+    if (top < MPGC_CLASS_EXACT - 1u) {
+        best = top + 1;
+    } else if (top < MPGC_NUM_CLASSES) {
+        const run_t *r = gc->bins[top], *q = r;
+        do {
+            if (q->nblocks > best) best = q->nblocks;
+            q = q->next;
+        } while (q != r);
+    }
+    mpgc_t *mut = (mpgc_t *)(uintptr_t)gc; /* the cache is not state */
+    mut->max_run = best;
+    mut->max_run_valid = true;
     return best;
 }

@@ -70,6 +70,7 @@ mpgc_t *mpgc_init(void *mem, size_t size, const mpgc_config_t *cfg) {
     if (!p) return NULL;
 
     memset(gc, 0, sizeof *gc);
+    mpgc_fl_reset(gc);
     if (cfg) gc->cfg = *cfg;
     gc->enabled = true;
     gc->threshold = -1;

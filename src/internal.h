@@ -100,7 +100,10 @@ struct mpgc {
     size_t num_1block;     /* live allocations of 1 and 2 blocks */
     size_t num_2block;
     size_t max_block;      /* largest allocation, valid iff max_block_valid */
+    size_t max_block_count; /* allocations of max_block blocks (when valid) */
     bool max_block_valid;
+    size_t max_run;        /* longest indexed free run, valid iff max_run_valid */
+    bool max_run_valid;
 
     void *stack_top;
     const void *pin;       /* kept alive by collections (realloc moving) */

@@ -3,22 +3,30 @@
  * and the heap map.
  *
  * num_1block/num_2block are counters kept by alloc, free and sweep.
- * max_block is cached; a free or a sweep that may have removed the largest
- * allocation invalidates it and the next mpgc_info recomputes it with one
- * word-at-a-time walk of the tables.
+ * max_block is cached with the number of allocations of that size: the
+ * sweep computes both; freeing the last allocation of that size invalidates
+ * them and the next mpgc_info recomputes them with one word-at-a-time walk
+ * of the tables.
  */
 #include "internal.h"
 
 void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
     gc->num_1block += nb == 1;
     gc->num_2block += nb == 2;
-    if (nb > gc->max_block) gc->max_block = nb;
+    if (nb > gc->max_block) {
+        gc->max_block = nb;
+        gc->max_block_count = 1;
+    } else if (nb == gc->max_block) {
+        gc->max_block_count++;
+    }
 }
 
 void mpgc_stats_free(mpgc_t *gc, size_t nb) {
     gc->num_1block -= nb == 1;
     gc->num_2block -= nb == 2;
-    if (nb >= gc->max_block) gc->max_block_valid = false;
+    /* Only freeing the last allocation of the largest size invalidates. */
+    if (nb > gc->max_block || (nb == gc->max_block && gc->max_block_count-- <= 1))
+        gc->max_block_valid = false;
 }
 
 size_t mpgc_mem_alloc(const mpgc_t *gc) { return gc->used_blocks * BLOCK; }
@@ -27,14 +35,20 @@ ptrdiff_t mpgc_mem_free(const mpgc_t *gc) {
     return (ptrdiff_t)((gc->total_blocks - gc->used_blocks) * BLOCK);
 }
 
-/* Largest allocation, in blocks: the longest head+continuation run. */
-static size_t walk_max_block(const mpgc_t *gc) {
+/* Largest allocation, in blocks: the longest head+continuation run; and
+ * how many allocations have that size. */
+static size_t walk_max_block(const mpgc_t *gc, size_t *count) {
     size_t best = 0;
+    *count = 0;
     for (const pool_t *p = gc->pools; p; p = p->next) {
         size_t b = 0;
         while ((b = mpgc_next_used(p, b)) < p->nblocks) {
             size_t n = mpgc_object_blocks(p, b);
-            if (n > best) best = n;
+            if (n > best) *count = 0;
+            if (n >= best) {
+                best = n;
+                ++*count;
+            }
             b += n;
         }
     }
@@ -55,7 +69,7 @@ void mpgc_info(const mpgc_t *gc, mpgc_info_t *info) {
     if (MPGC_ENABLE_STATS) {
         mpgc_t *mut = (mpgc_t *)(uintptr_t)gc; /* the cache is not state */
         if (!mut->max_block_valid) {
-            mut->max_block = walk_max_block(gc);
+            mut->max_block = walk_max_block(gc, &mut->max_block_count);
             mut->max_block_valid = true;
         }
         info->num_1block = gc->num_1block;

@@ -49,8 +49,68 @@ static void rebuild_runs(mpgc_t *gc, pool_t *p) {
     }
 }
 
+/* The largest live allocation, found while sweeping: allocations are a head
+ * and a run of continuation bits, so the longest run of set bits in the
+ * stream of live continuation bits (live & C), plus one, is the largest
+ * allocation. The runs are measured a word at a time: the run left open at
+ * the top of the previous word, the prefix and suffix runs of this one, and
+ * interior runs only when they can reach the longest so far, tested with
+ * shifted ANDs (O(log length) per word). `count` counts the runs of the
+ * longest length, so that freeing one of several largest allocations does
+ * not invalidate max_block. */
+typedef struct {
+    size_t best, count; /* longest run so far, and how many have that length */
+    size_t open;        /* run still open at the top of the last word */
+} runs_t;
+
+static void run_done(runs_t *s, size_t len) {
+    if (len > s->best) {
+        s->best = len;
+        s->count = 1;
+    } else if (len == s->best && len > 0) {
+        s->count++;
+    }
+}
+
+/* Bits i of x such that bits i .. i+k-1 are all set (k >= 1). */
+static word_t windows(word_t x, size_t k) {
+    size_t s = 1;
+    while (2 * s <= k) {
+        x &= x >> s;
+        s *= 2;
+    }
+    return k > s ? x & (x >> (k - s)) : x;
+}
+
+static void runs_word(runs_t *s, word_t x) {
+    if (x == 0) {
+        if (s->open) run_done(s, s->open);
+        s->open = 0;
+        return;
+    }
+    if (x == ~(word_t)0) {
+        s->open += W_BITS;
+        return;
+    }
+    unsigned pre = ctz_word(~x), suf = clz_word(~x); /* both < W_BITS */
+    if (s->open + pre > 0) run_done(s, s->open + pre);
+    s->open = suf;
+    word_t inner = x & ~(((word_t)1 << pre) - 1) & (~(word_t)0 >> suf);
+    size_t k = s->best ? s->best : 1;
+    if (!inner || k > W_BITS - 2) return; /* no interior run can be longer */
+    word_t a = windows(inner, k);
+    if (!a) return;
+    for (word_t b; (b = a & (inner >> k)) != 0; k++) a = b;
+    if (k > s->best) {
+        s->best = k;
+        s->count = 0;
+    }
+    s->count += popcount_word(a); /* one window per run of exactly k */
+}
+
 size_t mpgc_sweep(mpgc_t *gc) {
-    size_t objs = 0, blocks = 0, ones = 0, twos = 0;
+    size_t objs = 0, blocks = 0, ones = 0, twos = 0, heads = 0;
+    runs_t runs = {0, 0, 0};
     mpgc_fl_reset(gc);
     gc->first_free = gc->hi;
     for (pool_t *p = gc->pools; p; p = p->next) {
@@ -76,17 +136,26 @@ size_t mpgc_sweep(mpgc_t *gc) {
                 twos += popcount_word(dead & c1 & ~c2);
                 objs += popcount_word(dead);
             }
+            if (MPGC_ENABLE_STATS) {
+                heads += popcount_word(LH);
+                runs_word(&runs, live & C);
+            }
             blocks += popcount_word((H | C) & ~live);
             g->head = LH;
             g->tail = T & live;
             g->fin &= LH;
             g->mark = 0;
         }
+        runs_word(&runs, 0); /* allocations never cross pools */
         rebuild_runs(gc, p);
     }
     gc->used_blocks -= blocks;
     gc->num_1block -= ones;
     gc->num_2block -= twos;
-    if (blocks) gc->max_block_valid = false;
+    if (MPGC_ENABLE_STATS) {
+        gc->max_block = runs.best ? runs.best + 1 : heads ? 1 : 0;
+        gc->max_block_count = runs.best ? runs.count : heads;
+        gc->max_block_valid = true;
+    }
     return objs;
 }
