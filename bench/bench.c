@@ -1009,8 +1009,8 @@ static void plan(void) {
         }
     }
     /* 2: fragmentation */
-    static const size_t w2h[] = {1 * MiB, 4 * MiB, 16 * MiB}, w2q[] = {1 * MiB};
-    for (size_t h = 0; h < (q ? 1u : 3u); h++) {
+    static const size_t w2h[] = {1 * MiB, 2 * MiB, 4 * MiB, 16 * MiB}, w2q[] = {1 * MiB};
+    for (size_t h = 0; h < (q ? 1u : 4u); h++) {
         size_t heap = q ? w2q[h] : w2h[h];
         add_case(2, heap, q ? 5000 : 1000000, "%s heap", size_str(heap));
     }

@@ -50,10 +50,10 @@ static bool threshold_due(const mpgc_t *gc) {
 /* Slow path, reached when no run is long enough (rare: the heap is full or
  * fragmented): 1. collect, only while automatic collection is enabled;
  * 2. retry once. */
-static MPGC_NOINLINE uint8_t *alloc_slow(mpgc_t *gc, size_t nb) {
+static MPGC_NOINLINE uint8_t *alloc_slow(mpgc_t *gc, size_t nb, bool growing) {
     if (!gc->enabled) return NULL;
     mpgc_collect_locked(gc);
-    return mpgc_fl_take(gc, nb);
+    return mpgc_fl_take(gc, nb, growing);
 }
 
 void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
@@ -62,8 +62,9 @@ void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
         gc->cfg.fail_alloc(gc, nb * BLOCK, gc->cfg.user))
         return NULL;
     if (MPGC_UNLIKELY(threshold_due(gc))) mpgc_collect_locked(gc);
-    uint8_t *m = mpgc_fl_take(gc, nb);
-    if (MPGC_UNLIKELY(!m)) m = alloc_slow(gc, nb);
+    bool growing = (flags & MPGC_GROWING) != 0;
+    uint8_t *m = mpgc_fl_take(gc, nb, growing);
+    if (MPGC_UNLIKELY(!m)) m = alloc_slow(gc, nb, growing);
     if (MPGC_UNLIKELY(!m)) return NULL;
 
     pool_t *p = gc->pools; /* m is in a pool: the first whose end is above it */
@@ -85,7 +86,7 @@ void *mpgc_alloc(mpgc_t *gc, size_t n, unsigned flags) {
     size_t nb;
     if (!gc || !to_blocks(n, &nb)) return NULL;
     hook_lock(gc);
-    void *m = mpgc_alloc_locked(gc, nb, flags);
+    void *m = mpgc_alloc_locked(gc, nb, flags & (MPGC_FINALISE | MPGC_NO_SCAN));
     hook_unlock(gc);
     return m;
 }
@@ -181,7 +182,7 @@ static void *realloc_move(mpgc_t *gc, void *ptr, pool_t *p, size_t b, size_t hav
                      ((g->fin & bit_of(b)) ? MPGC_FINALISE : 0u);
     const void *saved_pin = gc->pin;
     gc->pin = ptr;
-    void *q = mpgc_alloc_locked(gc, want, flags);
+    void *q = mpgc_alloc_locked(gc, want, flags | MPGC_GROWING);
     gc->pin = saved_pin;
     if (!q) return NULL;
     memcpy(q, ptr, have * BLOCK);

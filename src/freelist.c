@@ -199,9 +199,24 @@ static uint8_t *take_first_fit(mpgc_t *gc, size_t n) {
     return r ? carve(gc, r, n, false) : NULL;
 }
 
-uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n) {
+/* Where a growing object moves (a realloc that could not grow in place):
+ * the low end of the highest run of the top non-empty class, so that the
+ * longest free space lies above it to grow into. NULL if that run is too
+ * short (then the usual placement applies). */
+static run_t *roomiest(const mpgc_t *gc, size_t n) {
+    for (size_t w = BINMAP_WORDS; w-- > 0;) {
+        if (!gc->binmap[w]) continue;
+        run_t *r = gc->bins[w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w])]->prev;
+        return r->nblocks >= n ? r : NULL;
+    }
+    return NULL;
+}
+
+uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n, bool growing) {
     if (gc->cfg.policy == MPGC_POLICY_FIRST_FIT) return take_first_fit(gc, n);
-    run_t *r = find_fit(gc, n);
+    run_t *r = growing ? roomiest(gc, n) : NULL;
+    if (r) return carve(gc, r, n, false);
+    r = find_fit(gc, n);
     if (!r) return NULL;
     return carve(gc, r, n, n >= LARGE_MIN);
 }

@@ -182,12 +182,15 @@ void mpgc_fl_remove(mpgc_t *gc, run_t *r);
 void mpgc_fl_reset(mpgc_t *gc);
 /* Removes n free blocks from the index and returns the first; NULL if no
  * run is long enough. The caller marks them allocated. */
-uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n);
+uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n, bool growing);
 /* Frees [b, b+n) of pool p (bits already cleared): coalesces and indexes. */
 void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n);
 size_t mpgc_fl_max_run(const mpgc_t *gc);
 
 /* ---- alloc.c ------------------------------------------------------------ */
+/* Internal allocation flag, beside MPGC_FINALISE and MPGC_NO_SCAN: a moving
+ * realloc of a growing object (placed where it has room to grow). */
+#define MPGC_GROWING 0x100u
 void *mpgc_alloc_locked(mpgc_t *gc, size_t nblocks, unsigned flags);
 /* Validates p as the start of an allocation; reports and returns NULL. */
 pool_t *mpgc_find_head(const mpgc_t *gc, const void *p, size_t *head);

@@ -118,6 +118,11 @@ size_t mpgc_sweep(mpgc_t *gc) {
         for (size_t gi = 0; gi < p->ngroups; gi++) {
             group_t *g = &p->groups[gi];
             word_t H = g->head, T = g->tail, M = g->mark;
+            if ((H | T) == 0) { /* all free: nothing to free, nothing live */
+                carry = lh_top = 0;
+                if (MPGC_ENABLE_STATS) runs_word(&runs, 0);
+                continue;
+            }
             word_t C = T & ~H, LH = H & M;
             word_t S = ((LH << 1) | lh_top) & C;
             word_t t = C + S, u = t + carry;
