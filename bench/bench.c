@@ -872,8 +872,11 @@ static void w6(const case_t *c, result_t *r) {
     double *lat = malloc((size_t)c->n * sizeof *lat);
     void **kept = roots_new((size_t)c->n);
     long k = 0, failed = 0;
-    double t_over = now_ns();
-    t_over = now_ns() - t_over; /* one clock read, subtracted below */
+    double t_over = 1e300; /* one clock read, subtracted below: the least seen */
+    for (int i = 0; i < 1000; i++) {
+        double a = now_ns(), b = now_ns();
+        if (b - a < t_over) t_over = b - a;
+    }
     for (long i = 0; i < c->n; i++) {
         size_t sz = logrand(1, 64) * BLOCK;
         double t0 = now_ns();
@@ -965,30 +968,31 @@ static bool run_case(const case_t *c, impl_t impl, result_t *r) {
     return true;
 }
 
-/* Runs a case several times (the machine may be shared: a preempted run
- * is an outlier) and keeps the run with the best first metric, all of its
- * figures together. Workloads 2 (long, and its figures are counts) and 3
- * and 4 (which take the best of repeated measurements inside) run once. */
-static bool run_best(const case_t *c, impl_t impl, result_t *best) {
+/* How many times a case runs (the machine may be shared: a run that was
+ * preempted is an outlier). Workloads 2 (long, and its figures are counts)
+ * and 3 and 4 (which take the best of repeated measurements inside) run
+ * once. */
+static int reps_of(const case_t *c) {
     static const int per_workload[] = {1, 3, 1, 1, 1, 3, 3};
-    int reps = O.reps > 0 ? O.reps : O.quick ? 1 : per_workload[c->w];
-    bool any = false;
-    for (int k = 0; k < reps; k++) {
-        result_t r;
-        /* a crash or a failed heap check is reported, never outvoted */
-        if (!run_case(c, impl, &r) || strcmp(r.note, "mpgc_check failed") == 0) {
-            *best = r;
-            return false;
-        }
-        if (r.failed) { /* e.g. out of memory: keep it only if nothing better */
-            if (!any) *best = r;
-            continue;
-        }
-        bool hb = r.n > 0 && r.m[0].higher_better;
-        double v = r.n > 0 ? r.m[0].v : NAN, b = any && best->n > 0 ? best->m[0].v : NAN;
-        if (!any || isnan(b) || (hb ? v > b : v < b)) *best = r;
-        any = true;
+    return O.reps > 0 ? O.reps : O.quick ? 1 : per_workload[c->w];
+}
+
+/* Folds repetition r into *best: keeps the run with the best first metric,
+ * all of its figures together. A crash or a failed heap check is kept and
+ * reported, never outvoted (returns false; the caller runs that cell no
+ * more). */
+static bool merge_rep(result_t *best, const result_t *r, bool crashed, int rep) {
+    if (crashed || strcmp(r->note, "mpgc_check failed") == 0) {
+        *best = *r;
+        return false;
     }
+    if (r->failed) { /* e.g. out of memory: kept only if nothing better */
+        if (rep == 0 || best->failed) *best = *r;
+        return true;
+    }
+    bool hb = r->n > 0 && r->m[0].higher_better;
+    double v = r->n > 0 ? r->m[0].v : NAN, b = best->n > 0 ? best->m[0].v : NAN;
+    if (rep == 0 || best->failed || isnan(b) || (hb ? v > b : v < b)) *best = *r;
     return true;
 }
 
@@ -1207,15 +1211,27 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mpgc-bench: %d cases, block %zu B, %s run\n", ncases, BLOCK, O.quick ? "quick" : "full");
     double t0 = now_ns();
     int broken = 0; /* mpgc children that crashed or failed mpgc_check */
-    for (int ci = 0; ci < ncases; ci++) {
-        for (int i = 0; i < NIMPL; i++) {
-            if (!(O.impls & (1u << i))) continue;
-            double t = now_ns();
-            bool ok = run_best(&cases[ci], (impl_t)i, &results[ci][i]);
-            if ((i == IMPL_FIT || i == IMPL_FF) && !ok) broken++;
-            fprintf(stderr, "  %-16s %-18s %-8s %6.1f s%s%s\n", wnames[cases[ci].w], cases[ci].label,
-                    impl_names[i], (now_ns() - t) / 1e9, results[ci][i].note[0] ? "  " : "",
-                    results[ci][i].note);
+    static bool bad[MAXCASES][NIMPL];
+    /* Repetitions go round the whole plan, so that a burst of load from
+     * elsewhere does not hit every repetition of one case. */
+    for (int rep = 0, more = 1; more; rep++) {
+        more = 0;
+        for (int ci = 0; ci < ncases; ci++) {
+            if (rep >= reps_of(&cases[ci])) continue;
+            more |= rep + 1 < reps_of(&cases[ci]);
+            for (int i = 0; i < NIMPL; i++) {
+                if (!(O.impls & (1u << i)) || bad[ci][i]) continue;
+                double t = now_ns();
+                result_t r;
+                bool crashed = !run_case(&cases[ci], (impl_t)i, &r);
+                if (!merge_rep(&results[ci][i], &r, crashed, rep)) {
+                    bad[ci][i] = true;
+                    if (i == IMPL_FIT || i == IMPL_FF) broken++;
+                }
+                fprintf(stderr, "  %-16s %-18s %-8s %6.1f s%s%s\n", wnames[cases[ci].w],
+                        cases[ci].label, impl_names[i], (now_ns() - t) / 1e9, r.note[0] ? "  " : "",
+                        r.note);
+            }
         }
     }
     FILE *csv = NULL;
