@@ -740,14 +740,13 @@ static void call_info(void) {
     }
 }
 
-static void w4(const case_t *c, result_t *r) {
-    /* A fragmented heap: objects of 1..16 blocks up to 60% of it, then a
-     * random half freed explicitly. */
-    size_t cap = c->heap / (4 * BLOCK);
-    void **objs = roots_new(cap);
+/* Fragments the heap: objects (1..16 blocks uniform, or 1..32 log-uniform)
+ * into objs[] until `bytes` are allocated or cap objects made, then a random
+ * half freed explicitly. Returns the number of objects made. */
+static size_t fragment(void **objs, size_t cap, size_t bytes, bool log_sizes) {
     size_t n = 0;
-    for (size_t made = 0; made < c->heap * 6 / 10 && n < cap; n++) {
-        size_t sz = (1 + rnd() % 16) * BLOCK;
+    for (size_t made = 0; made < bytes && n < cap; n++) {
+        size_t sz = (log_sizes ? logrand(1, 32) : 1 + rnd() % 16) * BLOCK;
         if (!(objs[n] = xalloc_nogc(sz, false))) break;
         made += sz;
     }
@@ -756,6 +755,15 @@ static void w4(const case_t *c, result_t *r) {
             xfree_explicit(objs[i]);
             objs[i] = NULL;
         }
+    return n;
+}
+
+static void w4(const case_t *c, result_t *r) {
+    /* A fragmented heap: objects of 1..16 blocks up to 60% of it, then a
+     * random half freed explicitly. */
+    size_t cap = c->heap / (4 * BLOCK);
+    void **objs = roots_new(cap);
+    size_t n = fragment(objs, cap, c->heap * 6 / 10, false);
     long calls = O.quick ? 20000 : 200000;
     if (X.impl == IMPL_MALLOC) calls /= 100; /* mallinfo walks the free bins */
     metric(r, "mem_free ns/call", false, time_calls(call_mem_free, calls));
@@ -854,17 +862,7 @@ static void w6(const case_t *c, result_t *r) {
      * then a random half freed explicitly. */
     size_t cap = c->heap / (2 * BLOCK);
     void **objs = roots_new(cap);
-    size_t n = 0;
-    for (size_t made = 0; made < c->heap * 8 / 10 && n < cap; n++) {
-        size_t sz = logrand(1, 32) * BLOCK;
-        if (!(objs[n] = xalloc_nogc(sz, false))) break;
-        made += sz;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (rnd() % 2) {
-            xfree_explicit(objs[i]);
-            objs[i] = NULL;
-        }
+    fragment(objs, cap, c->heap * 8 / 10, true);
     if (X.impl == IMPL_BDW) GC_disable();
     /* Timed: requests of 1..64 blocks, log-uniform, no collection, kept.
      * Stops at the first failure or after c->n requests (sized to use
