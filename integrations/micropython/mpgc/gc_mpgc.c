@@ -362,13 +362,16 @@ void gc_sweep_all(void) {
 
 /* ---- allocation ------------------------------------------------------------------ */
 
-void *gc_alloc(size_t n_bytes, unsigned int alloc_flags) {
-    size_t n_blocks = mpgc_mp_blocks(n_bytes, MICROPY_BYTES_PER_GC_BLOCK);
-    if (n_blocks == 0 || MP_STATE_THREAD(gc_lock_depth) > 0) return NULL;
-    unsigned flags = ALLOC_FLAGS(alloc_flags);
+/* One attempt: a new allocation (ptr == NULL) or a moving realloc of ptr. */
+static void *attempt(void *ptr, size_t n_bytes, unsigned flags) {
+    return ptr ? mpgc_realloc(heap(), ptr, n_bytes, true) : mpgc_alloc(heap(), n_bytes, flags);
+}
 
-    GC_ENTER();
-    flush_frees();
+/* With the GC mutex held: an allocation (or a moving realloc of ptr) that
+ * collects first when the threshold says so, and once more when the heap
+ * cannot satisfy it, only while automatic collection is on, as py/gc.c
+ * does. A moved ptr stays alive across the collection: it is on this stack. */
+static void *alloc_collecting(void *ptr, size_t n_bytes, unsigned flags) {
     bool collected = !MP_STATE_MEM(gc_auto_collect_enabled);
     if (!collected && threshold_reached()) {
         GC_EXIT();
@@ -376,15 +379,25 @@ void *gc_alloc(size_t n_bytes, unsigned int alloc_flags) {
         collected = true;
         GC_ENTER();
     }
-    void *p = mpgc_alloc(heap(), n_bytes, flags);
-    if (p == NULL && !collected) {
-        /* Slow path: the heap is full or too fragmented; collect once. */
+    void *p = attempt(ptr, n_bytes, flags);
+    if (p == NULL && !collected) { /* the heap is full or too fragmented */
         GC_EXIT();
         gc_collect();
         GC_ENTER();
-        p = mpgc_alloc(heap(), n_bytes, flags);
+        p = attempt(ptr, n_bytes, flags);
     }
-    if (p) threshold_count(n_blocks);
+    if (p) threshold_count(mpgc_mp_blocks(n_bytes, MICROPY_BYTES_PER_GC_BLOCK));
+    return p;
+}
+
+void *gc_alloc(size_t n_bytes, unsigned int alloc_flags) {
+    size_t n_blocks = mpgc_mp_blocks(n_bytes, MICROPY_BYTES_PER_GC_BLOCK);
+    if (n_blocks == 0 || MP_STATE_THREAD(gc_lock_depth) > 0) return NULL;
+    unsigned flags = ALLOC_FLAGS(alloc_flags);
+
+    GC_ENTER();
+    flush_frees();
+    void *p = alloc_collecting(NULL, n_bytes, flags);
     GC_EXIT();
     return p;
 }
@@ -405,27 +418,6 @@ size_t gc_nbytes(const void *ptr) {
     return n;
 }
 
-/* Moving realloc: like gc_alloc, a new allocation (collecting first when the
- * threshold says so, and once more when the heap is full). */
-static void *realloc_move(void *ptr, size_t n_bytes) {
-    bool collected = !MP_STATE_MEM(gc_auto_collect_enabled);
-    if (!collected && threshold_reached()) {
-        GC_EXIT();
-        gc_collect();
-        collected = true;
-        GC_ENTER();
-    }
-    void *q = mpgc_realloc(heap(), ptr, n_bytes, true);
-    if (q == NULL && !collected) {
-        GC_EXIT();
-        gc_collect(); /* ptr stays alive: it is on this stack */
-        GC_ENTER();
-        q = mpgc_realloc(heap(), ptr, n_bytes, true);
-    }
-    if (q) threshold_count(mpgc_mp_blocks(n_bytes, MICROPY_BYTES_PER_GC_BLOCK));
-    return q;
-}
-
 void *gc_realloc(void *ptr, size_t n_bytes, bool allow_move) {
     if (ptr == NULL) return gc_alloc(n_bytes, 0);
     if (n_bytes == 0) {
@@ -436,7 +428,7 @@ void *gc_realloc(void *ptr, size_t n_bytes, bool allow_move) {
     GC_ENTER();
     flush_frees();
     void *q = mpgc_realloc(heap(), ptr, n_bytes, false); /* in place */
-    if (q == NULL && allow_move) q = realloc_move(ptr, n_bytes);
+    if (q == NULL && allow_move) q = alloc_collecting(ptr, n_bytes, 0);
     GC_EXIT();
     return q;
 }
