@@ -33,7 +33,8 @@ typedef struct mpgc mpgc_t;
 /* Placement of new allocations (mpgc_config_t.policy). */
 typedef enum {
     MPGC_POLICY_FIT = 0,      /* default: segregated good fit, O(1) search */
-    MPGC_POLICY_FIRST_FIT = 1 /* MicroPython's: address-ordered first fit */
+    MPGC_POLICY_FIRST_FIT = 1 /* MicroPython's: address-ordered first fit
+                                 (ignored if MPGC_ENABLE_FIRST_FIT is 0) */
 } mpgc_policy_t;
 
 /* When an unreachable object with a finaliser is freed (mpgc_config_t). */

@@ -66,6 +66,14 @@
 #define MPGC_ENABLE_STATS 1
 #endif
 
+/* 1 (default): mpgc_config_t.policy may select MPGC_POLICY_FIRST_FIT,
+ * MicroPython's placement (for side-by-side comparisons, bench/).
+ * 0: that placement is compiled out and the policy field is ignored
+ * (MPGC_POLICY_FIT is used). */
+#ifndef MPGC_ENABLE_FIRST_FIT
+#define MPGC_ENABLE_FIRST_FIT 1
+#endif
+
 /* Entries in the mark stack, which lives in the control block (one pointer
  * each). When it overflows, marking falls back to rescanning only the range
  * of blocks that overflowed (see src/mark.c). Default 64, as MicroPython. */

@@ -42,6 +42,13 @@ static void range_clear(pool_t *p, size_t b, size_t n) {
     }
 }
 
+/* Zeroes n blocks; the common sizes with constant-size stores, no call. */
+static inline void zero_blocks(uint8_t *m, size_t n) {
+    if (n == 1) memset(m, 0, BLOCK);
+    else if (n == 2) memset(m, 0, 2 * BLOCK);
+    else memset(m, 0, n * BLOCK);
+}
+
 static bool threshold_due(const mpgc_t *gc) {
     return MPGC_ENABLE_THRESHOLD && gc->threshold >= 0 && gc->enabled &&
            gc->since_collect >= (size_t)gc->threshold;
@@ -75,7 +82,7 @@ void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
     if (flags & MPGC_NO_SCAN) g->tail |= bit_of(b);
     if (MPGC_ENABLE_FINALISERS && (flags & MPGC_FINALISE)) g->fin |= bit_of(b);
     if (nb > 1) tail_set(p, b + 1, nb - 1);
-    memset(m, 0, nb * BLOCK);
+    zero_blocks(m, nb);
     gc->used_blocks += nb;
     gc->since_collect += nb * BLOCK;
     mpgc_stats_alloc(gc, nb);
@@ -151,12 +158,7 @@ size_t mpgc_size(const mpgc_t *gc, const void *ptr) {
  * free run right after it, if that run is long enough. */
 static bool grow_in_place(mpgc_t *gc, pool_t *p, size_t b, size_t have, size_t want) {
     size_t e = b + have, need = want - have;
-    if (e >= p->nblocks || !block_is_free(p, e)) return false;
-    run_t *r = (run_t *)(void *)block_ptr(p, e);
-    size_t len = r->nblocks;
-    if (len < need) return false;
-    mpgc_fl_remove(gc, r);
-    if (len > need) mpgc_fl_insert(gc, block_ptr(p, e + need), len - need, false);
+    if (!mpgc_fl_take_at(gc, p, e, need)) return false;
     tail_set(p, e, need);
     memset(block_ptr(p, e), 0, need * BLOCK);
     gc->used_blocks += need;

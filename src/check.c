@@ -10,8 +10,9 @@
     } while (0)
 
 /* Invariant 1 for one pool; counts allocated blocks and maximal free runs
- * and checks their header and boundary tag. */
-static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *runs) {
+ * and checks their header and boundary tag; counts the current run. */
+static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *runs,
+                       size_t *current) {
     for (size_t gi = 0; gi < p->ngroups; gi++) {
         const group_t *g = &p->groups[gi];
         word_t valid = group_valid(p, gi), C = g->tail & ~g->head;
@@ -28,13 +29,26 @@ static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *
     if (b < p->nblocks) REQUIRE(block_ptr(p, b) >= gc->first_free);
     while (b < p->nblocks) {
         size_t e = mpgc_next_used(p, b);
-        const run_t *r = (const run_t *)(const void *)block_ptr(p, b);
-        REQUIRE(r->nblocks == e - b);
-        REQUIRE(*(const size_t *)(const void *)(block_ptr(p, e) - sizeof(size_t)) == e - b);
-        (*runs)++;
+        if (block_ptr(p, b) == gc->bump && gc->bump != gc->bump_end) {
+            /* the current run: exactly a maximal run */
+            REQUIRE(block_ptr(p, e) == gc->bump_end);
+            (*current)++;
+        } else {
+            const run_t *r = (const run_t *)(const void *)block_ptr(p, b);
+            REQUIRE(r->nblocks == e - b);
+            REQUIRE(*(const size_t *)(const void *)(block_ptr(p, e) - sizeof(size_t)) == e - b);
+            (*runs)++;
+        }
         b = mpgc_next_free(p, e);
     }
     return true;
+}
+
+/* The current run is empty or found, as a whole maximal free run, by
+ * check_pool in exactly one pool; MicroPython's placement has none. */
+static bool check_current(const mpgc_t *gc, size_t seen) {
+    REQUIRE(gc->bump <= gc->bump_end && seen == (gc->bump != gc->bump_end));
+    return !first_fit(gc) || seen == 0;
 }
 
 /* Invariants 2 and 3: lists well-formed, every entry the start of a maximal
@@ -76,7 +90,8 @@ static bool check_caches(const mpgc_t *gc) {
     for (const pool_t *p = gc->pools; p; p = p->next) {
         for (size_t b = mpgc_next_free(p, 0), e; b < p->nblocks; b = mpgc_next_free(p, e)) {
             e = mpgc_next_used(p, b);
-            if (e - b > run) run = e - b;
+            bool current = block_ptr(p, b) == gc->bump && gc->bump != gc->bump_end;
+            if (e - b > run && !current) run = e - b; /* the cache is of indexed runs */
         }
         for (size_t b = 0, n; (b = mpgc_next_used(p, b)) < p->nblocks; b += n) {
             n = mpgc_object_blocks(p, b);
@@ -94,17 +109,18 @@ static bool check_caches(const mpgc_t *gc) {
 }
 
 static bool check_locked(const mpgc_t *gc) {
-    size_t used = 0, runs = 0, listed = 0, total = 0, pools = 0;
+    size_t used = 0, runs = 0, listed = 0, total = 0, pools = 0, current = 0;
     const pool_t *prev = NULL;
     for (const pool_t *p = gc->pools; p; p = p->next) {
         REQUIRE(!prev || prev->end <= p->base);
         REQUIRE(p->base >= gc->lo && p->end <= gc->hi);
         REQUIRE((uintptr_t)p->base % BLOCK == 0 && p->end == p->base + p->nblocks * BLOCK);
-        REQUIRE(check_pool(gc, p, &used, &runs));
+        REQUIRE(check_pool(gc, p, &used, &runs, &current));
         total += p->nblocks;
         pools++;
         prev = p;
     }
+    REQUIRE(check_current(gc, current));
     REQUIRE(check_bins(gc, &listed));
     REQUIRE(check_caches(gc));
     REQUIRE(listed == runs);

@@ -12,12 +12,18 @@
  * binmap has bit c set iff class c is non-empty, so the smallest non-empty
  * class at or above any size is a few count-trailing-zeros away: finding
  * space costs O(number of classes / word bits), never O(heap).
+ *
+ * The current run, one maximal free run outside the lists:
+ *
+ *   allocated | [bump ........... bump_end) | allocated or pool end
+ *
+ * Small requests without an exact-size run take its low end (bump += n).
+ * It is empty when bump == bump_end, wherever they point (the fast path
+ * does not reset them); an empty current run is never a neighbour.
  */
 #include "internal.h"
 
 #define LAST_CLASS (MPGC_NUM_CLASSES - 1u)
-/* Smallest request carved from the high end of a run (none when 0). */
-#define LARGE_MIN (MPGC_LARGE_BLOCKS ? (size_t)MPGC_LARGE_BLOCKS : SIZE_MAX)
 /* Runs of a ranged class looked at before moving to a class that surely fits. */
 #define FIT_PROBES 8u
 /* Larger non-empty classes whose heads a small request compares. */
@@ -75,11 +81,31 @@ void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t n, bool at_tail) {
 
 void mpgc_fl_remove(mpgc_t *gc, run_t *r) { unlink_run(gc, r, mpgc_class_of(r->nblocks)); }
 
+/* The control block is a valid address to subtract, and never a block. */
+static void current_clear(mpgc_t *gc) { gc->bump = gc->bump_end = (uint8_t *)gc; }
+
+/* Is the free block at `at` the start (or the end, `at` its last block's
+ * end) of the current run? */
+static bool current_starts(const mpgc_t *gc, const uint8_t *at) {
+    return at == gc->bump && gc->bump != gc->bump_end;
+}
+static bool current_ends(const mpgc_t *gc, const uint8_t *at) {
+    return at == gc->bump_end && gc->bump != gc->bump_end;
+}
+
+/* Indexes the current run again (it is maximal: no coalescing needed). */
+static void current_retire(mpgc_t *gc) {
+    size_t n = mpgc_fl_current(gc);
+    if (n > 0) link_run(gc, (run_t *)(void *)gc->bump, n, mpgc_class_of(n), false);
+    current_clear(gc);
+}
+
 void mpgc_fl_reset(mpgc_t *gc) {
     memset(gc->bins, 0, sizeof gc->bins);
     memset(gc->binmap, 0, sizeof gc->binmap);
     gc->max_run = 0;
     gc->max_run_valid = true;
+    current_clear(gc);
 }
 
 /* Takes n blocks out of run r: from its low end, or from its high end for
@@ -212,36 +238,84 @@ static run_t *roomiest(const mpgc_t *gc, size_t n) {
     return NULL;
 }
 
-uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n, bool growing) {
-    if (gc->cfg.policy == MPGC_POLICY_FIRST_FIT) return take_first_fit(gc, n);
+/* Slow path of mpgc_fl_take: rules 1-3 of docs/design.md section 2, over
+ * the whole free space (the current run is indexed again first, so it can
+ * never make a request fail). A small request's run leaves the index whole
+ * and its rest becomes the current run. */
+uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
+    if (first_fit(gc)) return take_first_fit(gc, n);
+    current_retire(gc);
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
     r = find_fit(gc, n);
-    if (!r) return NULL;
-    return carve(gc, r, n, n >= LARGE_MIN);
+    if (!r || n >= LARGE_MIN) return r ? carve(gc, r, n, true) : NULL;
+    unlink_run(gc, r, mpgc_class_of(r->nblocks));
+    uint8_t *m = (uint8_t *)r;
+    gc->bump_end = m + r->nblocks * BLOCK;
+    gc->bump = m + n * BLOCK;
+    return m;
 }
 
+uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n) {
+    run_t *r = gc->bins[n - 1];
+    unlink_run(gc, r, n - 1);
+    return (uint8_t *)r;
+}
+
+bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
+    if (b >= p->nblocks || !block_is_free(p, b)) return false;
+    uint8_t *at = block_ptr(p, b);
+    if (current_starts(gc, at)) {
+        if (mpgc_fl_current(gc) < n) return false;
+        gc->bump = at + n * BLOCK;
+        return true;
+    }
+    run_t *r = (run_t *)(void *)at;
+    size_t len = r->nblocks;
+    if (len < n) return false;
+    mpgc_fl_remove(gc, r);
+    if (len > n) mpgc_fl_insert(gc, at + n * BLOCK, len - n, false);
+    return true;
+}
+
+/* Coalesces with both free neighbours: an indexed run (found through the
+ * next run's header or the previous run's boundary tag) or the current
+ * run (found by its address). A merge with the current run extends it. */
 void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
-    size_t start = b, len = n;
+    uint8_t *lo = block_ptr(p, b), *hi = block_ptr(p, b + n);
+    bool current = false;
     if (b + n < p->nblocks && block_is_free(p, b + n)) {
-        run_t *next = (run_t *)(void *)block_ptr(p, b + n);
-        len += next->nblocks;
-        mpgc_fl_remove(gc, next);
+        if (current_starts(gc, hi)) {
+            hi = gc->bump_end;
+            current = true;
+        } else {
+            run_t *next = (run_t *)(void *)hi;
+            hi += next->nblocks * BLOCK;
+            mpgc_fl_remove(gc, next);
+        }
     }
     if (b > 0 && block_is_free(p, b - 1)) {
-        size_t before = *(size_t *)(void *)(block_ptr(p, b) - sizeof(size_t));
-        start -= before;
-        len += before;
-        mpgc_fl_remove(gc, (run_t *)(void *)block_ptr(p, start));
+        if (current_ends(gc, lo)) {
+            lo = gc->bump;
+            current = true;
+        } else {
+            lo -= *(size_t *)(void *)(lo - sizeof(size_t)) * BLOCK;
+            mpgc_fl_remove(gc, (run_t *)(void *)lo);
+        }
     }
-    mpgc_fl_insert(gc, block_ptr(p, start), len, false);
-    if (block_ptr(p, start) < gc->first_free) gc->first_free = block_ptr(p, start);
+    if (current) {
+        gc->bump = lo;
+        gc->bump_end = hi;
+    } else {
+        mpgc_fl_insert(gc, lo, (size_t)(hi - lo) / BLOCK, false);
+    }
+    if (lo < gc->first_free) gc->first_free = lo;
 }
 
-/* The longest free run: cached, exact while max_run_valid (an insert can
- * only raise it; removing or shrinking a run of that length invalidates
+/* The longest indexed run: cached, exact while max_run_valid (an insert
+ * can only raise it; removing or shrinking a run of that length invalidates
  * it); else the runs of the top non-empty class are compared, and cached. */
-size_t mpgc_fl_max_run(const mpgc_t *gc) {
+static size_t max_indexed_run(const mpgc_t *gc) {
     if (gc->max_run_valid) return gc->max_run;
     size_t top = MPGC_NUM_CLASSES;
     for (size_t w = BINMAP_WORDS; w-- > 0 && top == MPGC_NUM_CLASSES;)
@@ -261,4 +335,9 @@ size_t mpgc_fl_max_run(const mpgc_t *gc) {
     mut->max_run = best;
     mut->max_run_valid = true;
     return best;
+}
+
+size_t mpgc_fl_max_run(const mpgc_t *gc) {
+    size_t indexed = max_indexed_run(gc), current = mpgc_fl_current(gc);
+    return indexed > current ? indexed : current;
 }

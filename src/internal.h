@@ -8,7 +8,9 @@
  *    "no-scan". mark and fin are only ever set on heads; mark only during a
  *    collection.
  *  - Every maximal free run is in the class list of its length, with a
- *    header (first block) and a boundary tag (last word of last block).
+ *    header (first block) and a boundary tag (last word of last block);
+ *    except the current run [bump, bump_end), maximal too, in no list and
+ *    without header or tag (freelist.c).
  *  - used_blocks counts allocated blocks; binmap mirrors non-empty lists.
  *  - No block below first_free is free.
  * Functions ending in _locked assume the caller holds the thread hook.
@@ -89,6 +91,8 @@ struct mpgc {
 
     run_t *bins[MPGC_NUM_CLASSES];
     word_t binmap[BINMAP_WORDS];
+    uint8_t *bump;         /* the current run [bump, bump_end): small */
+    uint8_t *bump_end;     /* requests take its low end (empty: equal) */
 
     unsigned lock_depth;   /* user locks + 1 while collecting */
     bool enabled;
@@ -160,6 +164,11 @@ static inline bool block_is_free(const pool_t *p, size_t b) {
     return ((g->head | g->tail) & bit_of(b)) == 0;
 }
 
+/* MicroPython's placement selected (and compiled in)? */
+static inline bool first_fit(const mpgc_t *gc) {
+    return MPGC_ENABLE_FIRST_FIT && gc->cfg.policy == MPGC_POLICY_FIRST_FIT;
+}
+
 /* ---- locking hooks ----------------------------------------------------- */
 
 static inline void hook_lock(const mpgc_t *gc) {
@@ -176,16 +185,41 @@ size_t mpgc_next_free(const pool_t *p, size_t b); /* p->nblocks if none */
 size_t mpgc_next_used(const pool_t *p, size_t b);
 
 /* ---- freelist.c: the free-run index ---------------------------------- */
+/* Smallest request carved from the high end of a run (none when 0). */
+#define LARGE_MIN (MPGC_LARGE_BLOCKS ? (size_t)MPGC_LARGE_BLOCKS : SIZE_MAX)
 size_t mpgc_class_of(size_t nblocks);
 void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t nblocks, bool at_tail);
 void mpgc_fl_remove(mpgc_t *gc, run_t *r);
 void mpgc_fl_reset(mpgc_t *gc);
-/* Removes n free blocks from the index and returns the first; NULL if no
- * run is long enough. The caller marks them allocated. */
-uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n, bool growing);
+uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing);
+/* Takes the head of exact class n-1, which must be non-empty. */
+uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n);
 /* Frees [b, b+n) of pool p (bits already cleared): coalesces and indexes. */
 void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n);
+/* Takes the n free blocks starting at block b of p out of the free space,
+ * if the free run starting there is that long (an in-place realloc). */
+bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n);
+/* The longest free run, in blocks. */
 size_t mpgc_fl_max_run(const mpgc_t *gc);
+/* The current run's length in blocks (0 when empty). */
+static inline size_t mpgc_fl_current(const mpgc_t *gc) {
+    return (size_t)(gc->bump_end - gc->bump) / BLOCK;
+}
+/* Takes n free blocks out of the free space and returns the first; NULL if
+ * no run is long enough. The caller marks them allocated. Inline because
+ * it is the allocation fast path: a small request takes a run of exactly n
+ * blocks if one exists, else the low end of the current run. */
+static inline uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n, bool growing) {
+    if (MPGC_LIKELY(!growing && n < LARGE_MIN && !first_fit(gc))) {
+        if (n < MPGC_CLASS_EXACT && gc->bins[n - 1]) return mpgc_fl_take_exact(gc, n);
+        uint8_t *m = gc->bump;
+        if (MPGC_LIKELY((size_t)(gc->bump_end - m) >= n * BLOCK)) {
+            gc->bump = m + n * BLOCK;
+            return m;
+        }
+    }
+    return mpgc_fl_take_slow(gc, n, growing);
+}
 
 /* ---- alloc.c ------------------------------------------------------------ */
 /* Internal allocation flag, beside MPGC_FINALISE and MPGC_NO_SCAN: a moving
@@ -212,7 +246,14 @@ size_t mpgc_sweep(mpgc_t *gc);
 size_t mpgc_collect_locked(mpgc_t *gc);
 
 /* ---- stats.c ----------------------------------------------------------- */
-void mpgc_stats_alloc(mpgc_t *gc, size_t nblocks);
+static inline void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
+    if (nb == 1) gc->num_1block++;
+    else if (nb == 2) gc->num_2block++;
+    if (MPGC_UNLIKELY(nb >= gc->max_block)) {
+        gc->max_block_count = nb == gc->max_block ? gc->max_block_count + 1 : 1;
+        gc->max_block = nb;
+    }
+}
 void mpgc_stats_free(mpgc_t *gc, size_t nblocks);
 
 #endif /* MPGC_INTERNAL_H */

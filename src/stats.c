@@ -2,24 +2,14 @@
  * stats.c - the numbers: mem_alloc/mem_free (O(1) counters), mpgc_info,
  * and the heap map.
  *
- * num_1block/num_2block are counters kept by alloc, free and sweep.
+ * num_1block/num_2block are counters kept by alloc (mpgc_stats_alloc, inline
+ * in internal.h: it is on the allocation fast path), free and sweep.
  * max_block is cached with the number of allocations of that size: the
  * sweep computes both; freeing the last allocation of that size invalidates
  * them and the next mpgc_info recomputes them with one word-at-a-time walk
  * of the tables.
  */
 #include "internal.h"
-
-void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
-    gc->num_1block += nb == 1;
-    gc->num_2block += nb == 2;
-    if (nb > gc->max_block) {
-        gc->max_block = nb;
-        gc->max_block_count = 1;
-    } else if (nb == gc->max_block) {
-        gc->max_block_count++;
-    }
-}
 
 void mpgc_stats_free(mpgc_t *gc, size_t nb) {
     gc->num_1block -= nb == 1;

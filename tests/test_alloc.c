@@ -161,6 +161,61 @@ static void test_free_coalesces(void) {
     CHECK_EQ(info.used, 0);
 }
 
+/* The current run (docs/design.md section 2): small requests bump through
+ * one free run held outside the index. It must never cost an allocation,
+ * must stay a maximal run as neighbours are freed, and must count in
+ * max_free. */
+static void test_current_run(void) {
+    mpgc_t *gc = fresh();
+    mpgc_info_t info;
+    mpgc_info(gc, &info);
+    size_t total = info.total;
+    /* Consecutive small requests are consecutive blocks. */
+    uint8_t *a = mpgc_alloc(gc, BLK, 0);
+    uint8_t *b = mpgc_alloc(gc, 2 * BLK, 0);
+    uint8_t *c = mpgc_alloc(gc, BLK, 0);
+    CHECK(b == a + BLK && c == b + 2 * BLK);
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.max_free, total - 4 * BLK); /* the rest is the current run */
+    CHECK(mpgc_check(gc));
+    /* Freeing the last one gives its blocks back to the current run. */
+    mpgc_free(gc, c);
+    CHECK(mpgc_check(gc));
+    CHECK(mpgc_alloc(gc, BLK, 0) == c);
+    /* Freeing a lower object makes an exact-size run, reused first. */
+    mpgc_free(gc, b);
+    CHECK(mpgc_check(gc));
+    CHECK(mpgc_alloc(gc, 2 * BLK, 0) == b);
+    /* A request for all the rest is met from the current run, without
+     * collecting: the current run never makes an allocation fail. */
+    size_t before = info.collections;
+    size_t rest = total - 4 * BLK;
+    uint8_t *big = mpgc_alloc(gc, rest, 0);
+    CHECK(big == c + BLK);
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.collections, before);
+    CHECK_EQ(mpgc_mem_free(gc), 0);
+    CHECK(mpgc_check(gc));
+    /* Both neighbours freed around a middle object: one run again. */
+    mpgc_free(gc, big);
+    mpgc_free(gc, a);
+    CHECK(mpgc_check(gc));
+    mpgc_free(gc, c); /* joins the current run (above) and a's run (below) */
+    CHECK(mpgc_check(gc));
+    mpgc_free(gc, b);
+    CHECK(mpgc_check(gc));
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.max_free, total);
+    /* A realloc grows in place into the current run. */
+    uint8_t *g = mpgc_alloc(gc, BLK, 0);
+    uint8_t *h = mpgc_alloc(gc, BLK, 0);
+    mpgc_free(gc, h);
+    CHECK(mpgc_realloc(gc, g, 5 * BLK, false) == g);
+    CHECK(mpgc_check(gc));
+    CHECK(mpgc_alloc(gc, BLK, 0) == g + 5 * BLK);
+    CHECK(mpgc_check(gc));
+}
+
 static void test_realloc(void) {
     mpgc_t *gc = fresh();
     uint8_t *p = mpgc_realloc(gc, NULL, 10, true);
@@ -280,6 +335,7 @@ int main(void) {
     RUN(test_fill_until_full);
     RUN(test_bad_pointers);
     RUN(test_free_coalesces);
+    RUN(test_current_run);
     RUN(test_realloc);
     RUN(test_realloc_keeps_finaliser);
     RUN(test_split_heap);
