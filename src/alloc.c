@@ -160,7 +160,7 @@ static bool grow_in_place(mpgc_t *gc, pool_t *p, size_t b, size_t have, size_t w
     size_t e = b + have, need = want - have;
     if (!mpgc_fl_take_at(gc, p, e, need)) return false;
     tail_set(p, e, need);
-    memset(block_ptr(p, e), 0, need * BLOCK);
+    zero_blocks(block_ptr(p, e), need);
     gc->used_blocks += need;
     mpgc_stats_free(gc, have);
     mpgc_stats_alloc(gc, want);

@@ -254,6 +254,12 @@ static inline void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
         gc->max_block = nb;
     }
 }
-void mpgc_stats_free(mpgc_t *gc, size_t nblocks);
+static inline void mpgc_stats_free(mpgc_t *gc, size_t nb) {
+    if (nb == 1) gc->num_1block--;
+    else if (nb == 2) gc->num_2block--;
+    /* Only freeing the last allocation of the largest size invalidates. */
+    if (MPGC_UNLIKELY(nb >= gc->max_block) && (nb > gc->max_block || gc->max_block_count-- <= 1))
+        gc->max_block_valid = false;
+}
 
 #endif /* MPGC_INTERNAL_H */

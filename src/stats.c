@@ -2,22 +2,15 @@
  * stats.c - the numbers: mem_alloc/mem_free (O(1) counters), mpgc_info,
  * and the heap map.
  *
- * num_1block/num_2block are counters kept by alloc (mpgc_stats_alloc, inline
- * in internal.h: it is on the allocation fast path), free and sweep.
+ * num_1block/num_2block are counters kept by alloc and free (the inline
+ * mpgc_stats_alloc/_free of internal.h: they are on the fast paths) and by
+ * the sweep.
  * max_block is cached with the number of allocations of that size: the
  * sweep computes both; freeing the last allocation of that size invalidates
  * them and the next mpgc_info recomputes them with one word-at-a-time walk
  * of the tables.
  */
 #include "internal.h"
-
-void mpgc_stats_free(mpgc_t *gc, size_t nb) {
-    gc->num_1block -= nb == 1;
-    gc->num_2block -= nb == 2;
-    /* Only freeing the last allocation of the largest size invalidates. */
-    if (nb > gc->max_block || (nb == gc->max_block && gc->max_block_count-- <= 1))
-        gc->max_block_valid = false;
-}
 
 size_t mpgc_mem_alloc(const mpgc_t *gc) { return gc->used_blocks * BLOCK; }
 
