@@ -208,11 +208,16 @@ static inline size_t mpgc_fl_current(const mpgc_t *gc) {
 /* Takes n free blocks out of the free space and returns the first; NULL if
  * no run is long enough. The caller marks them allocated. Inline because
  * it is the allocation fast path: a small request takes a run of exactly n
- * blocks if one exists, else the low end of the current run. */
+ * blocks if one lies below the current run, else the current run's low
+ * end. (An exact run above it is left for the slow path, which compares
+ * addresses: taking exact runs wherever they are pins small objects high
+ * in the heap, and bench workload 2's fragmentation rose from 61 to 73 %
+ * at 2 MiB.) */
 static inline uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n, bool growing) {
     if (MPGC_LIKELY(!growing && n < LARGE_MIN && !first_fit(gc))) {
-        if (n < MPGC_CLASS_EXACT && gc->bins[n - 1]) return mpgc_fl_take_exact(gc, n);
         uint8_t *m = gc->bump;
+        if (n < MPGC_CLASS_EXACT && gc->bins[n - 1] && (uint8_t *)gc->bins[n - 1] < m)
+            return mpgc_fl_take_exact(gc, n);
         if (MPGC_LIKELY((size_t)(gc->bump_end - m) >= n * BLOCK)) {
             gc->bump = m + n * BLOCK;
             return m;
