@@ -48,6 +48,7 @@ static mpgc_t *gc;
 static obj_t objs[NOBJ];
 static void *rootA[NROOT], *rootB[NROOT];
 static bool rootB_on, locked_now;
+static bool region2_on; /* arena2 is a pool of the heap */
 static mpgc_finalise_order_t order;
 static const void *pinned; /* realloc's old object during its allocation */
 
@@ -280,7 +281,10 @@ static void *pick_value(void) {
 
 static bool too_big(size_t n) { return n == 0 || n > SIZE_MAX - (BLK - 1); }
 
+static bool in_arena2(const uint8_t *p) { return p >= arena2 && p < arena2 + sizeof arena2; }
+
 static void adopt(obj_t *o, uint8_t *p, size_t n, unsigned flags) {
+    if (!region2_on && in_arena2(p)) FAIL("allocation %p in a pool that was given back", (void *)p);
     o->p = p;
     o->blocks = (n + BLK - 1) / BLK;
     o->flags = flags & (MPGC_NO_SCAN | (MPGC_ENABLE_FINALISERS ? MPGC_FINALISE : 0u));
@@ -355,6 +359,7 @@ static void op_realloc(void) {
     if (!q) return; /* could not: p untouched (checked by check_all) */
     size_t want = (n + BLK - 1) / BLK;
     if (q != v && !move) FAIL("realloc moved without allow_move");
+    if (!region2_on && in_arena2(q)) FAIL("realloc to %p, in a pool that was given back", (void *)q);
     uint8_t *sh = calloc(want, BLK);
     if (!sh) abort();
     memcpy(sh, o->shadow, (want < o->blocks ? want : o->blocks) * BLK);
@@ -394,7 +399,7 @@ static void op_collect(void) {
 }
 
 static void op_misc(void) {
-    switch (byte() % 10) {
+    switch (byte() % 11) {
     case 0: rootA[byte() % NROOT] = pick_value(); break;
     case 1: rootB[byte() % NROOT] = pick_value(); break;
     case 2:
@@ -412,6 +417,19 @@ static void op_misc(void) {
         size_t s = mpgc_size(gc, v);
         size_t want = o && o->p == v ? o->blocks * BLK : 0;
         if (s != want) FAIL("size(%p) = %zu, model %zu", v, s, want);
+        break;
+    }
+    case 10: { /* give arena2 back, or add it again */
+        if (!region2_on) {
+            region2_on = mpgc_add_region(gc, arena2, sizeof arena2);
+            if (MPGC_ENABLE_SPLIT_HEAP && !region2_on) FAIL("add_region(arena2) refused");
+            break;
+        }
+        bool empty = true;
+        for (int i = 0; i < NOBJ; i++) empty &= !(objs[i].p && in_arena2(objs[i].p));
+        bool gone = mpgc_remove_region(gc, arena2);
+        if (gone != empty) FAIL("remove_region = %d, model: pool empty = %d", gone, empty);
+        region2_on = !gone;
         break;
     }
     default: {
@@ -449,7 +467,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gc = mpgc_init(arena, heap, &cfg);
     if (!gc) FAIL("init failed for %zu bytes", heap);
     mpgc_add_root(gc, rootA, sizeof rootA);
-    if (setup & 4) mpgc_add_region(gc, arena2, sizeof arena2);
+    region2_on = (setup & 4) && mpgc_add_region(gc, arena2, sizeof arena2);
     check_all("init");
     static const char *names[] = {"alloc", "free", "realloc", "store", "fill", "collect", "misc"};
     while (in_left) {

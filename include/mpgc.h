@@ -89,6 +89,12 @@ mpgc_t *mpgc_init(void *mem, size_t size, const mpgc_config_t *cfg);
 /* Adds another pool (its own tables). False if too small, overlapping an
  * existing pool, or the split heap is compiled out. */
 bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size);
+/* Gives back the pool that mpgc_add_region made of mem, if none of its
+ * blocks is allocated (e.g. right after a collection): the memory is the
+ * caller's again. False, and nothing changes, if mem is not the start of
+ * an added region (the first region, holding the heap itself, never is),
+ * if the pool holds an allocation, or during a collection. */
+bool mpgc_remove_region(mpgc_t *gc, void *mem);
 /* The address given to mpgc_set_stack_top(): the top of the C stack of the
  * thread that collects; take it from a local of main(). NULL: no scan. */
 void mpgc_set_stack_top(mpgc_t *gc, void *top);

@@ -262,6 +262,11 @@ uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n) {
     return (uint8_t *)r;
 }
 
+void mpgc_fl_forget(mpgc_t *gc, pool_t *p) {
+    if (current_starts(gc, p->base)) current_clear(gc);
+    else mpgc_fl_remove(gc, (run_t *)(void *)p->base);
+}
+
 bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     if (b >= p->nblocks || !block_is_free(p, b)) return false;
     uint8_t *at = block_ptr(p, b);

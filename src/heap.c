@@ -100,6 +100,37 @@ bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size) {
     return ok;
 }
 
+/* Unlinks p, all free and not the first pool, and recomputes what the
+ * pool list bounds: lo/hi, the counters, and first_free if it was in p. */
+static void pool_unlink(mpgc_t *gc, pool_t *p) {
+    pool_t **at = &gc->pools;
+    while (*at != p) at = &(*at)->next;
+    *at = p->next;
+    gc->npools--;
+    gc->total_blocks -= p->nblocks;
+    gc->meta_bytes -= (size_t)(p->base - p->region_lo) + (size_t)(p->region_hi - p->end);
+    gc->lo = gc->pools->base;
+    for (pool_t *q = gc->pools; q; q = q->next) gc->hi = q->end;
+    if (gc->first_free >= p->base && gc->first_free < p->end)
+        gc->first_free = p->next ? p->next->base : gc->hi;
+}
+
+bool mpgc_remove_region(mpgc_t *gc, void *mem) {
+    if (!MPGC_ENABLE_SPLIT_HEAP || !gc || !mem) return false;
+    bool ok = false;
+    hook_lock(gc);
+    pool_t *p = gc->pools;
+    while (p && p->region_lo != (uint8_t *)mem) p = p->next;
+    bool first = p && (uint8_t *)gc >= p->region_lo && (uint8_t *)gc < p->region_hi;
+    if (p && !first && !gc->collecting && mpgc_next_used(p, 0) == p->nblocks) {
+        mpgc_fl_forget(gc, p);
+        pool_unlink(gc, p);
+        ok = true;
+    }
+    hook_unlock(gc);
+    return ok;
+}
+
 void mpgc_set_stack_top(mpgc_t *gc, void *top) { gc->stack_top = top; }
 
 /* The pool whose blocks contain ptr. Hot: called for every scanned word. */

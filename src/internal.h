@@ -196,6 +196,8 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing);
 uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n);
 /* Frees [b, b+n) of pool p (bits already cleared): coalesces and indexes. */
 void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n);
+/* Drops p's one free run (p is all free) from the free space. */
+void mpgc_fl_forget(mpgc_t *gc, pool_t *p);
 /* Takes the n free blocks starting at block b of p out of the free space,
  * if the free run starting there is that long (an in-place realloc). */
 bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n);

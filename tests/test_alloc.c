@@ -328,6 +328,59 @@ static void test_split_heap(void) {
     CHECK(mpgc_check(gc));
 }
 
+/* Giving an added pool back (MicroPython's MICROPY_GC_SPLIT_HEAP_AUTO frees
+ * empty areas after a collection), both when the pool's free run is indexed
+ * and when it is the current run. */
+static bool in_mem2(const void *p) {
+    return (const uint8_t *)p >= mem2 && (const uint8_t *)p < mem2 + sizeof mem2;
+}
+
+static void test_remove_region(void) {
+    mpgc_t *gc = fresh();
+    size_t total = (size_t)mpgc_mem_free(gc);
+    CHECK(!mpgc_remove_region(gc, mem)); /* the first region holds the heap */
+    CHECK(!mpgc_remove_region(gc, NULL));
+    CHECK(!mpgc_remove_region(NULL, mem2));
+    CHECK(!mpgc_remove_region(gc, mem2)); /* not a region */
+    if (!MPGC_ENABLE_SPLIT_HEAP) return;
+    CHECK(mpgc_add_region(gc, mem2, sizeof mem2));
+    CHECK(!mpgc_remove_region(gc, mem2 + BLK)); /* not its start */
+    /* Allocate until an object lands in the second pool (at once if it is
+     * the lower one): the rest of that pool is then the current run. */
+    mpgc_disable(gc);
+    uint8_t *p, *in2 = NULL;
+    while (!in2 && (p = mpgc_alloc(gc, BLK, 0)) != NULL)
+        if (in_mem2(p)) in2 = p;
+    CHECK(in2 != NULL);
+    CHECK(!mpgc_remove_region(gc, mem2)); /* holds an allocation */
+    mpgc_free(gc, in2); /* the whole pool is the current run again */
+    CHECK(mpgc_check(gc));
+    size_t used = mpgc_mem_alloc(gc);
+    CHECK(mpgc_remove_region(gc, mem2));
+    CHECK(mpgc_check(gc));
+    CHECK_EQ(mpgc_mem_alloc(gc), used);
+    CHECK_EQ(mpgc_mem_free(gc), (ptrdiff_t)(total - used));
+    mpgc_info_t info;
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.pools, 1);
+    CHECK(!mpgc_remove_region(gc, mem2)); /* already gone */
+    /* Its memory is foreign now, and never handed out. */
+    mpgc_free(gc, in2);
+    CHECK(reports[MPGC_BAD_FOREIGN] >= 1);
+    while ((p = mpgc_alloc(gc, BLK, 0)) != NULL) CHECK(!in_mem2(p));
+    CHECK(mpgc_check(gc));
+    /* Added again, then emptied by a collection: its run is indexed. */
+    CHECK(mpgc_add_region(gc, mem2, sizeof mem2));
+    CHECK(in_mem2(mpgc_alloc(gc, BLK, 0)));
+    mpgc_collect(gc);
+    CHECK(mpgc_check(gc));
+    CHECK(mpgc_remove_region(gc, mem2));
+    CHECK(mpgc_check(gc));
+    CHECK_EQ((size_t)mpgc_mem_free(gc), total);
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.max_free, total);
+}
+
 int main(void) {
     RUN(test_init_sizes);
     RUN(test_alloc_zeroed_and_rounded);
@@ -339,5 +392,6 @@ int main(void) {
     RUN(test_realloc);
     RUN(test_realloc_keeps_finaliser);
     RUN(test_split_heap);
+    RUN(test_remove_region);
     return test_done();
 }
