@@ -95,6 +95,10 @@ bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size);
  * an added region (the first region, holding the heap itself, never is),
  * if the pool holds an allocation, or during a collection. */
 bool mpgc_remove_region(mpgc_t *gc, void *mem);
+/* The size of a region, at any alignment, whose pool is sure to hold an
+ * allocation of nbytes (its tables and alignment included); 0 if that
+ * overflows. For growing a heap by mpgc_add_region on demand. */
+size_t mpgc_region_bytes(size_t nbytes);
 /* The address given to mpgc_set_stack_top(): the top of the C stack of the
  * thread that collects; take it from a local of main(). NULL: no scan. */
 void mpgc_set_stack_top(mpgc_t *gc, void *top);

@@ -18,6 +18,15 @@ static size_t groups_bytes(size_t n) {
     return (n + W_BITS - 1) / W_BITS * sizeof(group_t);
 }
 
+/* pool_layout's inverse, at the worst alignment: up to a word before the
+ * header and a block after the last block are lost to alignment. */
+size_t mpgc_region_bytes(size_t nbytes) {
+    size_t n = nbytes / BLOCK + (nbytes % BLOCK != 0) + (nbytes == 0);
+    size_t fixed = (sizeof(word_t) - 1) + sizeof(pool_t) + (BLOCK - 1);
+    if (n > (SIZE_MAX - fixed) / (BLOCK + sizeof(group_t))) return 0;
+    return fixed + groups_bytes(n) + n * BLOCK;
+}
+
 /* Lays a pool out in [lo, hi). Returns NULL when not even one block fits. */
 static pool_t *pool_layout(uint8_t *lo, uint8_t *hi) {
     uintptr_t hdr = align_up((uintptr_t)lo, sizeof(word_t));

@@ -381,6 +381,30 @@ static void test_remove_region(void) {
     CHECK_EQ(info.max_free, total);
 }
 
+/* mpgc_region_bytes: a region of that size, at any alignment, holds the
+ * allocation (MicroPython's split-heap-auto sizes new areas with it). */
+static void test_region_bytes(void) {
+    CHECK_EQ(mpgc_region_bytes(SIZE_MAX), 0);
+    size_t half = mpgc_region_bytes(SIZE_MAX / 2); /* fits or not, never wraps */
+    CHECK(half == 0 || half > SIZE_MAX / 2);
+    static const size_t sizes[] = {0, 1, BLK, BLK + 1, 100, 1000, 2048, 3000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t need = mpgc_region_bytes(sizes[i]);
+        CHECK(need > sizes[i] && need <= sizes[i] + sizes[i] / 16 + 256);
+        CHECK(need <= sizeof mem2 - 16);
+        for (size_t off = 0; off < 16; off++) {
+            mpgc_t *gc = fresh();
+            if (!MPGC_ENABLE_SPLIT_HEAP) break;
+            mpgc_disable(gc);
+            while (mpgc_alloc(gc, BLK, 0)) {} /* the first pool is full */
+            CHECK(mpgc_add_region(gc, mem2 + off, need));
+            uint8_t *p = mpgc_alloc(gc, sizes[i] ? sizes[i] : 1, 0);
+            CHECK(p != NULL && in_mem2(p));
+            CHECK(mpgc_check(gc));
+        }
+    }
+}
+
 int main(void) {
     RUN(test_init_sizes);
     RUN(test_alloc_zeroed_and_rounded);
@@ -393,5 +417,6 @@ int main(void) {
     RUN(test_realloc_keeps_finaliser);
     RUN(test_split_heap);
     RUN(test_remove_region);
+    RUN(test_region_bytes);
     return test_done();
 }

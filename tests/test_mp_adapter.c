@@ -114,7 +114,8 @@ static void info_units(void) {
 /* ---- micropython.mem_info() ----------------------------------------------------- */
 
 static void info_text_matches_py_gc(void) {
-    mpgc_mp_info_t i = {2063136, 1088, 2062048, 64429, 13, 4, 9};
+    mpgc_mp_info_t i = {.total = 2063136, .used = 1088, .free = 2062048, .max_free = 64429,
+                        .num_1block = 13, .num_2block = 4, .max_block = 9};
     char buf[200];
     const char *want = "GC: total: 2063136, used: 1088, free: 2062048\n"
                        " No. of 1-blocks: 13, 2-blocks: 4, max blk sz: 9, max free sz: 64429\n";
@@ -122,7 +123,7 @@ static void info_text_matches_py_gc(void) {
     CHECK_EQ(n, strlen(want));
     CHECK(strcmp(buf, want) == 0);
     /* zeros print as 0 */
-    mpgc_mp_info_t z = {0, 0, 0, 0, 0, 0, 0};
+    mpgc_mp_info_t z = {0};
     mpgc_mp_info_text(buf, sizeof buf, &z);
     CHECK(strcmp(buf, "GC: total: 0, used: 0, free: 0\n"
                       " No. of 1-blocks: 0, 2-blocks: 0, max blk sz: 0, max free sz: 0\n") == 0);
@@ -132,6 +133,49 @@ static void info_text_matches_py_gc(void) {
     CHECK_EQ(mpgc_mp_info_text(small, sizeof small, &i), strlen(want));
     CHECK(strcmp(small, "GC: total") == 0);
     CHECK_EQ(mpgc_mp_info_text(NULL, 0, &i), strlen(want));
+    /* MICROPY_GC_SPLIT_HEAP_AUTO adds the room the system has left */
+    i.split_auto = true;
+    i.max_new_split = 123456;
+    mpgc_mp_info_text(buf, sizeof buf, &i);
+    CHECK(strcmp(buf, "GC: total: 2063136, used: 1088, free: 2062048, max new split: 123456\n"
+                      " No. of 1-blocks: 13, 2-blocks: 4, max blk sz: 9, max free sz: 64429\n") == 0);
+}
+
+/* ---- MICROPY_GC_SPLIT_HEAP_AUTO: the size of a new area ---------------------------- */
+
+static void area_bytes_policy(void) {
+    const size_t hdr = 64;
+    size_t need = hdr + mpgc_region_bytes(1000);
+    /* The heap doubles: a new area as large as the heap so far. */
+    CHECK_EQ(mpgc_mp_area_bytes(1000, 65536, 1u << 20, hdr), 65536);
+    /* A failed allocation larger than the heap: exactly enough for it. */
+    CHECK_EQ(mpgc_mp_area_bytes(1000, 256, 1u << 20, hdr), need);
+    /* Never more than the system has... */
+    CHECK_EQ(mpgc_mp_area_bytes(1000, 65536, need + 10, hdr), need + 10);
+    CHECK_EQ(mpgc_mp_area_bytes(1000, 65536, need, hdr), need);
+    /* ...and nothing when the allocation cannot fit in what it has. */
+    CHECK_EQ(mpgc_mp_area_bytes(1000, 65536, need - 1, hdr), 0);
+    CHECK_EQ(mpgc_mp_area_bytes(1000, 65536, 0, hdr), 0);
+    /* Sizes that overflow. */
+    CHECK_EQ(mpgc_mp_area_bytes(SIZE_MAX, 0, SIZE_MAX, hdr), 0);
+    CHECK_EQ(mpgc_mp_area_bytes(SIZE_MAX - 4096, 0, SIZE_MAX, hdr), 0);
+    CHECK_EQ(mpgc_mp_area_bytes(1000, 0, SIZE_MAX, SIZE_MAX - 16), 0);
+    /* An area of that size really holds the allocation after the header. */
+    static _Alignas(16) unsigned char heapmem[4096], area[4096];
+    size_t bytes = mpgc_mp_area_bytes(1000, 0, sizeof area, hdr);
+    CHECK(bytes > 0 && bytes <= sizeof area);
+    for (size_t off = 0; off < 8; off++) {
+        mpgc_config_t cfg = {0};
+        cfg.no_stack_scan = true;
+        mpgc_t *gc = mpgc_init(heapmem, sizeof heapmem, &cfg);
+        mpgc_disable(gc);
+        while (mpgc_alloc(gc, 16, 0)) {}
+        if (!MPGC_ENABLE_SPLIT_HEAP) break;
+        CHECK(mpgc_add_region(gc, area + off + hdr, bytes - hdr - off));
+        /* (off eats into the slack the size allows for alignment) */
+        unsigned char *p = mpgc_alloc(gc, 1000, 0);
+        CHECK(p != NULL && p >= area && p < area + sizeof area);
+    }
 }
 
 /* ---- micropython.mem_info(1) ----------------------------------------------------- */
@@ -255,6 +299,7 @@ int main(void) {
     RUN(sys_tuple_order_and_failures);
     RUN(info_units);
     RUN(info_text_matches_py_gc);
+    RUN(area_bytes_policy);
     RUN(dump_matches_py_gc);
     RUN(dump_passes_other_text);
     return test_done();

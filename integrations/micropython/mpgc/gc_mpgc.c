@@ -61,10 +61,6 @@
 
 #if MICROPY_ENABLE_GC
 
-#if MICROPY_GC_SPLIT_HEAP_AUTO
-#error "mpgc: MICROPY_GC_SPLIT_HEAP_AUTO is not supported (mpgc cannot give a pool back)"
-#endif
-
 /* mpgc's block must be MicroPython's: gc.threshold, the coverage tests and
  * every m_new rounding assume MICROPY_BYTES_PER_GC_BLOCK. Set
  * MPGC_BLOCK_WORDS to MICROPY_BYTES_PER_GC_BLOCK / MP_BYTES_PER_OBJ_WORD. */
@@ -281,6 +277,58 @@ void gc_add(void *start, void *end) {
 }
 #endif
 
+/* MICROPY_GC_SPLIT_HEAP_AUTO (esp32, webassembly): when an allocation fails
+ * even after a collection, an area is taken from the system heap
+ * (MP_PLAT_ALLOC_HEAP, sized by mpgc_mp_area_bytes with py/gc.c's policy)
+ * and added as a pool; an area left empty by a collection goes back
+ * (MP_PLAT_FREE_HEAP). Each area starts with an mp_state_mem_area_t linked
+ * from MP_STATE_MEM(area).next, as py/gc.c links its areas, recording the
+ * pool's bounds; mpgc gets the rest of the area. */
+#if MICROPY_GC_SPLIT_HEAP_AUTO
+#define AREA_HEADER ((sizeof(mp_state_mem_area_t) + MICROPY_BYTES_PER_GC_BLOCK - 1) & \
+                     ~(size_t)(MICROPY_BYTES_PER_GC_BLOCK - 1))
+
+/* Mutex held. */
+static bool try_add_area(size_t failed_alloc) {
+    mpgc_info_t i;
+    mpgc_info(heap(), &i);
+    size_t bytes = mpgc_mp_area_bytes(failed_alloc, i.total + i.meta_bytes,
+                                      gc_get_max_new_split(), AREA_HEADER);
+    mp_state_mem_area_t *area = bytes ? MP_PLAT_ALLOC_HEAP(bytes) : NULL;
+    if (area == NULL) return false; /* too little left, or taken meanwhile */
+    memset(area, 0, sizeof *area);
+    area->gc_pool_start = (byte *)area + AREA_HEADER;
+    area->gc_pool_end = (byte *)area + bytes;
+    if (!mpgc_add_region(heap(), area->gc_pool_start, bytes - AREA_HEADER)) {
+        MP_PLAT_FREE_HEAP(area);
+        return false;
+    }
+    note_region(area->gc_pool_start, area->gc_pool_end);
+    area->next = MP_STATE_MEM(area).next;
+    MP_STATE_MEM(area).next = area;
+    return true;
+}
+
+/* Mutex held. Gives back every added area that holds no allocation. */
+static void free_empty_areas(void) {
+    for (mp_state_mem_area_t **at = &MP_STATE_MEM(area).next; *at != NULL;) {
+        mp_state_mem_area_t *area = *at;
+        if (mpgc_remove_region(heap(), area->gc_pool_start)) {
+            *at = area->next;
+            MP_PLAT_FREE_HEAP(area);
+        } else {
+            at = &area->next;
+        }
+    }
+}
+
+static size_t max_new_split(void) { return gc_get_max_new_split(); }
+#else
+static bool try_add_area(size_t failed_alloc) { (void)failed_alloc; return false; }
+static void free_empty_areas(void) {}
+static size_t max_new_split(void) { return 0; }
+#endif
+
 /* ---- locking: per thread, as py/gc.c ------------------------------------------- */
 
 void gc_lock(void) {
@@ -342,6 +390,7 @@ void gc_collect_end(void) {
     MP_STATE_THREAD(gc_lock_depth) &= ~GC_COLLECT_FLAG;
     weakrefs_note_freed(false); /* before GC_EXIT: no address is reused yet */
     flush_frees();              /* what the finalisers freed */
+    free_empty_areas();
     GC_EXIT();
     weakrefs_sweep();
 }
@@ -357,6 +406,7 @@ void gc_sweep_all(void) {
     set_collected(mpgc_sweep_all(heap()));
     MP_STATE_THREAD(gc_lock_depth) &= ~GC_COLLECT_FLAG;
     flush_frees();
+    free_empty_areas();
     GC_EXIT();
 }
 
@@ -370,7 +420,8 @@ static void *attempt(void *ptr, size_t n_bytes, unsigned flags) {
 /* With the GC mutex held: an allocation (or a moving realloc of ptr) that
  * collects first when the threshold says so, and once more when the heap
  * cannot satisfy it, only while automatic collection is on, as py/gc.c
- * does. A moved ptr stays alive across the collection: it is on this stack. */
+ * does; then, with MICROPY_GC_SPLIT_HEAP_AUTO, grows the heap once. A moved
+ * ptr stays alive across the collection: it is on this stack. */
 static void *alloc_collecting(void *ptr, size_t n_bytes, unsigned flags) {
     bool collected = !MP_STATE_MEM(gc_auto_collect_enabled);
     if (!collected && threshold_reached()) {
@@ -386,6 +437,7 @@ static void *alloc_collecting(void *ptr, size_t n_bytes, unsigned flags) {
         GC_ENTER();
         p = attempt(ptr, n_bytes, flags);
     }
+    if (p == NULL && try_add_area(n_bytes)) p = attempt(ptr, n_bytes, flags);
     if (p) threshold_count(mpgc_mp_blocks(n_bytes, MICROPY_BYTES_PER_GC_BLOCK));
     return p;
 }
@@ -449,6 +501,9 @@ static void fill_info(gc_info_t *info, bool fast) {
     info->num_1block = i.num_1block;
     info->num_2block = i.num_2block;
     info->max_block = i.max_block;
+    #if MICROPY_GC_SPLIT_HEAP_AUTO
+    info->max_new_split = max_new_split();
+    #endif
 }
 
 void gc_info(gc_info_t *info) { fill_info(info, false); }
@@ -457,8 +512,10 @@ void gc_info_fast(gc_info_t *info) { fill_info(info, true); }
 void gc_dump_info(const mp_print_t *print) {
     gc_info_t info;
     gc_info(&info);
-    mpgc_mp_info_t i = {info.total, info.used, info.free, info.max_free,
-                        info.num_1block, info.num_2block, info.max_block};
+    mpgc_mp_info_t i = {.total = info.total, .used = info.used, .free = info.free,
+                        .max_free = info.max_free, .num_1block = info.num_1block,
+                        .num_2block = info.num_2block, .max_block = info.max_block,
+                        .split_auto = MICROPY_GC_SPLIT_HEAP_AUTO, .max_new_split = max_new_split()};
     char text[200];
     size_t n = mpgc_mp_info_text(text, sizeof text, &i);
     print->print_strn(print->data, text, n < sizeof text ? n : sizeof text - 1);

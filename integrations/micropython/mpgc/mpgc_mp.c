@@ -83,6 +83,10 @@ size_t mpgc_mp_info_text(char *buf, size_t cap, const mpgc_mp_info_t *info) {
     put_uint(&t, info->used);
     put(&t, ", free: ");
     put_uint(&t, info->free);
+    if (info->split_auto) {
+        put(&t, ", max new split: ");
+        put_uint(&t, info->max_new_split);
+    }
     put(&t, "\n No. of 1-blocks: ");
     put_uint(&t, info->num_1block);
     put(&t, ", 2-blocks: ");
@@ -94,6 +98,17 @@ size_t mpgc_mp_info_text(char *buf, size_t cap, const mpgc_mp_info_t *info) {
     put(&t, "\n");
     if (cap > 0) buf[t.len < cap ? t.len : cap - 1] = '\0';
     return t.len;
+}
+
+/* ---- MICROPY_GC_SPLIT_HEAP_AUTO ---------------------------------------- */
+
+size_t mpgc_mp_area_bytes(size_t failed_alloc, size_t heap_bytes, size_t avail, size_t header) {
+    size_t pool = mpgc_region_bytes(failed_alloc);
+    if (pool == 0 || pool > SIZE_MAX - header) return 0;
+    size_t needed = header + pool;
+    if (avail < needed) return 0;
+    size_t want = heap_bytes > needed ? heap_bytes : needed;
+    return want < avail ? want : avail;
 }
 
 /* ---- heap map ------------------------------------------------------------ */

@@ -48,6 +48,8 @@ typedef struct mpgc_mp_info {
     size_t max_free;  /* largest free run, blocks */
     size_t num_1block, num_2block;
     size_t max_block; /* largest allocation, blocks */
+    bool split_auto;  /* MICROPY_GC_SPLIT_HEAP_AUTO: print max_new_split */
+    size_t max_new_split; /* bytes the system could still add */
 } mpgc_mp_info_t;
 
 /* Full statistics (gc_info) or only total/used/free, the rest 0
@@ -57,9 +59,21 @@ void mpgc_mp_info(const mpgc_t *gc, bool fast, mpgc_mp_info_t *out);
 
 /* The two lines of gc_dump_info(), exactly as py/gc.c prints them:
  *   "GC: total: T, used: U, free: F\n No. of 1-blocks: A, 2-blocks: B, max blk sz: M, max free sz: X\n"
+ * (with split_auto, ", max new split: S" ends the first line).
  * MicroPython's tests match them with regexes. Writes at most cap bytes
  * including the terminating NUL; returns the length it needed. */
 size_t mpgc_mp_info_text(char *buf, size_t cap, const mpgc_mp_info_t *info);
+
+/* ---- MICROPY_GC_SPLIT_HEAP_AUTO ---------------------------------------- */
+
+/* Bytes to take from the system heap for a new area after an allocation of
+ * failed_alloc bytes failed even after a collection, with py/gc.c's policy:
+ * the new area is as large as the heap so far (heap_bytes: so the heap at
+ * least doubles each time) or as large as the failed allocation needs,
+ * whichever is larger, but no larger than avail (what the system can give,
+ * gc_get_max_new_split()). header: bytes the adapter keeps at the area's
+ * start. 0 when even the failed allocation would not fit in avail. */
+size_t mpgc_mp_area_bytes(size_t failed_alloc, size_t heap_bytes, size_t avail, size_t header);
 
 /* ---- gc_dump_alloc_table() --------------------------------------------- */
 
