@@ -19,7 +19,8 @@
 #     after this point, so neither file is compiled nor scanned: the `gc`
 #     module (mp_module_gc) is registered by modgc_mpgc.c alone.
 # No MicroPython file is edited.
-# (esp32 enables MICROPY_GC_SPLIT_HEAP_AUTO, which gc_mpgc.c refuses.)
+# (esp32 enables MICROPY_GC_SPLIT_HEAP_AUTO: gc_mpgc.c then grows the heap
+# from the system heap and gives empty areas back, as py/gc.c does.)
 
 # Both files must be in the list, or both collectors would be linked (a
 # port that builds py/ from elsewhere, or this file included twice).
