@@ -288,8 +288,10 @@ void gc_add(void *start, void *end) {
 #define AREA_HEADER ((sizeof(mp_state_mem_area_t) + MICROPY_BYTES_PER_GC_BLOCK - 1) & \
                      ~(size_t)(MICROPY_BYTES_PER_GC_BLOCK - 1))
 
-/* Mutex held. */
+/* Mutex held. The queue of deferred frees is emptied first: its entries
+ * may be encoded relative to area_pool_min, which a new area can lower. */
 static bool try_add_area(size_t failed_alloc) {
+    flush_frees();
     mpgc_info_t i;
     mpgc_info(heap(), &i);
     size_t bytes = mpgc_mp_area_bytes(failed_alloc, i.total + i.meta_bytes,
