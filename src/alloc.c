@@ -14,31 +14,36 @@ static bool to_blocks(size_t n, size_t *nb) {
     return true;
 }
 
-/* Sets the tail bit of blocks [b, b+n). */
-static void tail_set(pool_t *p, size_t b, size_t n) {
-    while (n > 0) {
+/* Mask of bits [i, i+n) of a word; i + n <= W_BITS, n >= 1. */
+static inline word_t bits_in_word(size_t i, size_t n) {
+    return (n == W_BITS ? ~(word_t)0 : (((word_t)1 << n) - 1)) << i;
+}
+
+/* Sets the tail bit of blocks [b, b+n), n >= 1, a group at a time (most
+ * runs lie in one group: one pass). */
+static inline void tail_set(pool_t *p, size_t b, size_t n) {
+    for (;;) {
         size_t in = W_BITS - b % W_BITS;
         if (in > n) in = n;
-        word_t m = (in == W_BITS ? ~(word_t)0 : (((word_t)1 << in) - 1)) << (b % W_BITS);
-        p->groups[b / W_BITS].tail |= m;
+        p->groups[b / W_BITS].tail |= bits_in_word(b % W_BITS, in);
+        if ((n -= in) == 0) return;
         b += in;
-        n -= in;
     }
 }
 
-/* Clears every plane of blocks [b, b+n). */
+/* Clears every plane of blocks [b, b+n), n >= 1, a group at a time. */
 static void range_clear(pool_t *p, size_t b, size_t n) {
-    while (n > 0) {
+    for (;;) {
         size_t in = W_BITS - b % W_BITS;
         if (in > n) in = n;
-        word_t m = ~((in == W_BITS ? ~(word_t)0 : (((word_t)1 << in) - 1)) << (b % W_BITS));
+        word_t keep = ~bits_in_word(b % W_BITS, in);
         group_t *g = &p->groups[b / W_BITS];
-        g->head &= m;
-        g->tail &= m;
-        g->mark &= m;
-        g->fin &= m;
+        g->head &= keep;
+        g->tail &= keep;
+        g->mark &= keep;
+        g->fin &= keep;
+        if ((n -= in) == 0) return;
         b += in;
-        n -= in;
     }
 }
 
@@ -192,6 +197,26 @@ static void *realloc_move(mpgc_t *gc, void *ptr, pool_t *p, size_t b, size_t hav
     return q;
 }
 
+/* want blocks for the allocation at ptr: in place when it shrinks, or
+ * grows into the free run after it; else moved if allowed. */
+static void *realloc_locked(mpgc_t *gc, void *ptr, size_t want, bool allow_move) {
+    if (gc->lock_depth > 0) {
+        report(gc, MPGC_BAD_LOCKED, ptr);
+        return NULL;
+    }
+    size_t b;
+    pool_t *p = mpgc_find_head(gc, ptr, &b);
+    if (!p) return NULL;
+    size_t have = mpgc_object_blocks(p, b);
+    if (want == have) return ptr;
+    if (want < have) {
+        shrink_in_place(gc, p, b, have, want);
+        return ptr;
+    }
+    if (grow_in_place(gc, p, b, have, want)) return ptr;
+    return allow_move ? realloc_move(gc, ptr, p, b, have, want) : NULL;
+}
+
 void *mpgc_realloc(mpgc_t *gc, void *ptr, size_t n, bool allow_move) {
     if (!gc) return NULL;
     if (!ptr) return mpgc_alloc(gc, n, 0);
@@ -201,24 +226,8 @@ void *mpgc_realloc(mpgc_t *gc, void *ptr, size_t n, bool allow_move) {
     }
     size_t want;
     if (!to_blocks(n, &want)) return NULL;
-    void *res = NULL;
     hook_lock(gc);
-    size_t b;
-    pool_t *p = gc->lock_depth > 0 ? NULL : mpgc_find_head(gc, ptr, &b);
-    if (gc->lock_depth > 0) report(gc, MPGC_BAD_LOCKED, ptr);
-    if (p) {
-        size_t have = mpgc_object_blocks(p, b);
-        if (want == have) {
-            res = ptr;
-        } else if (want < have) {
-            shrink_in_place(gc, p, b, have, want);
-            res = ptr;
-        } else if (grow_in_place(gc, p, b, have, want)) {
-            res = ptr;
-        } else if (allow_move) {
-            res = realloc_move(gc, ptr, p, b, have, want);
-        }
-    }
+    void *res = realloc_locked(gc, ptr, want, allow_move);
     hook_unlock(gc);
     return res;
 }

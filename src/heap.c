@@ -142,15 +142,6 @@ bool mpgc_remove_region(mpgc_t *gc, void *mem) {
 
 void mpgc_set_stack_top(mpgc_t *gc, void *top) { gc->stack_top = top; }
 
-/* The pool whose blocks contain ptr. Hot: called for every scanned word. */
-pool_t *mpgc_pool_of(const mpgc_t *gc, const void *ptr) {
-    const uint8_t *a = (const uint8_t *)ptr;
-    if (a < gc->lo || a >= gc->hi) return NULL;
-    for (pool_t *p = gc->pools; p; p = p->next)
-        if (a < p->end) return a >= p->base ? p : NULL;
-    return NULL;
-}
-
 /* Length in blocks of the allocation whose head is block `head`: one plus
  * the run of continuation bits after it, found a word at a time. */
 size_t mpgc_object_blocks(const pool_t *p, size_t head) {

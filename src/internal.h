@@ -179,7 +179,15 @@ static inline void hook_unlock(const mpgc_t *gc) {
 }
 
 /* ---- heap.c: pools ---------------------------------------------------- */
-pool_t *mpgc_pool_of(const mpgc_t *gc, const void *ptr); /* NULL if outside */
+/* The pool whose blocks contain ptr; NULL if outside every pool. Inline:
+ * every pointer the API is given is looked up (mark.c has its own). */
+static inline pool_t *mpgc_pool_of(const mpgc_t *gc, const void *ptr) {
+    const uint8_t *a = (const uint8_t *)ptr;
+    if (a < gc->lo || a >= gc->hi) return NULL;
+    for (pool_t *p = gc->pools; p; p = p->next)
+        if (a < p->end) return a >= p->base ? p : NULL;
+    return NULL;
+}
 size_t mpgc_object_blocks(const pool_t *p, size_t head);
 size_t mpgc_next_free(const pool_t *p, size_t b); /* p->nblocks if none */
 size_t mpgc_next_used(const pool_t *p, size_t b);
