@@ -199,6 +199,7 @@ size_t mpgc_class_of(size_t nblocks);
 void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t nblocks, bool at_tail);
 void mpgc_fl_remove(mpgc_t *gc, run_t *r);
 void mpgc_fl_reset(mpgc_t *gc);
+/* mpgc_fl_take's slow path: the whole placement policy (design.md 2). */
 uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing);
 /* Takes the head of exact class n-1, which must be non-empty. */
 uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n);
