@@ -324,11 +324,14 @@ static void free_empty_areas(void) {
     }
 }
 
-static size_t max_new_split(void) { return gc_get_max_new_split(); }
+/* gc_info_t has max_new_split only in this configuration. */
+static void set_max_new_split(gc_info_t *info) { info->max_new_split = gc_get_max_new_split(); }
+static size_t get_max_new_split(const gc_info_t *info) { return info->max_new_split; }
 #else
 static bool try_add_area(size_t failed_alloc) { (void)failed_alloc; return false; }
 static void free_empty_areas(void) {}
-static size_t max_new_split(void) { return 0; }
+static void set_max_new_split(gc_info_t *info) { (void)info; }
+static size_t get_max_new_split(const gc_info_t *info) { (void)info; return 0; }
 #endif
 
 /* ---- locking: per thread, as py/gc.c ------------------------------------------- */
@@ -503,9 +506,7 @@ static void fill_info(gc_info_t *info, bool fast) {
     info->num_1block = i.num_1block;
     info->num_2block = i.num_2block;
     info->max_block = i.max_block;
-    #if MICROPY_GC_SPLIT_HEAP_AUTO
-    info->max_new_split = max_new_split();
-    #endif
+    set_max_new_split(info);
 }
 
 void gc_info(gc_info_t *info) { fill_info(info, false); }
@@ -517,7 +518,8 @@ void gc_dump_info(const mp_print_t *print) {
     mpgc_mp_info_t i = {.total = info.total, .used = info.used, .free = info.free,
                         .max_free = info.max_free, .num_1block = info.num_1block,
                         .num_2block = info.num_2block, .max_block = info.max_block,
-                        .split_auto = MICROPY_GC_SPLIT_HEAP_AUTO, .max_new_split = max_new_split()};
+                        .split_auto = MICROPY_GC_SPLIT_HEAP_AUTO,
+                        .max_new_split = get_max_new_split(&info)};
     char text[200];
     size_t n = mpgc_mp_info_text(text, sizeof text, &i);
     print->print_strn(print->data, text, n < sizeof text ? n : sizeof text - 1);
