@@ -78,6 +78,11 @@ typedef struct mpgc_config {
     /* Do not scan the calling thread's C stack and registers when
      * collecting (runtimes that report every root through scan_roots). */
     bool no_stack_scan;
+    /* Called now and then during a collection: after every
+     * MPGC_PROGRESS_WORDS words of marking and sweeping work (optional;
+     * ignored if MPGC_ENABLE_PROGRESS is 0). For a watchdog or an event
+     * loop on a long pause; the heap is locked and must not be touched. */
+    void (*progress)(mpgc_t *gc, void *user);
 } mpgc_config_t;
 
 /* ---- Heap set-up ---------------------------------------------------- */

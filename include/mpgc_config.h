@@ -74,6 +74,16 @@
 #define MPGC_ENABLE_FIRST_FIT 1
 #endif
 
+/* 1 (default): the config's progress callback is called during long
+ * collections, every MPGC_PROGRESS_WORDS words of collection work (words
+ * scanned while marking, table words swept). 0: it is never called. */
+#ifndef MPGC_ENABLE_PROGRESS
+#define MPGC_ENABLE_PROGRESS 1
+#endif
+#ifndef MPGC_PROGRESS_WORDS
+#define MPGC_PROGRESS_WORDS 4096
+#endif
+
 /* Entries in the mark stack, which lives in the control block (one pointer
  * each). When it overflows, marking falls back to rescanning only the range
  * of blocks that overflowed (see src/mark.c). Default 64, as MicroPython. */

@@ -120,6 +120,7 @@ struct mpgc {
     const uint8_t *ovf_hi; /* (NULL: none) */
     const uint8_t *rescan_pos; /* during an overflow rescan: its position */
     const uint8_t *rescan_hi;  /* and its end, extended by later overflows */
+    size_t work;               /* collection work since the last progress call */
 };
 
 /* ---- bit helpers ----------------------------------------------------- */
@@ -167,6 +168,15 @@ static inline bool block_is_free(const pool_t *p, size_t b) {
 /* MicroPython's placement selected (and compiled in)? */
 static inline bool first_fit(const mpgc_t *gc) {
     return MPGC_ENABLE_FIRST_FIT && gc->cfg.policy == MPGC_POLICY_FIRST_FIT;
+}
+
+/* Counts collection work; calls the progress callback each
+ * MPGC_PROGRESS_WORDS words of it. */
+static inline void progress_add(mpgc_t *gc, size_t words) {
+    if (!MPGC_ENABLE_PROGRESS || !gc->cfg.progress) return;
+    if ((gc->work += words) < MPGC_PROGRESS_WORDS) return;
+    gc->work = 0;
+    gc->cfg.progress(gc, gc->cfg.user);
 }
 
 /* ---- locking hooks ----------------------------------------------------- */

@@ -113,6 +113,7 @@ static void scan_object(mpgc_t *gc, const uint8_t *obj) {
     size_t n = object_blocks(p, block_index(p, obj)) * (BLOCK / sizeof(word_t));
     const word_t *w = (const word_t *)(const void *)obj;
     for (size_t i = 0; i < n; i++) mark_candidate(gc, w[i]);
+    progress_add(gc, n);
 }
 
 static void drain_stack(mpgc_t *gc) {

@@ -116,6 +116,7 @@ size_t mpgc_sweep(mpgc_t *gc) {
     for (pool_t *p = gc->pools; p; p = p->next) {
         word_t carry = 0, lh_top = 0;
         for (size_t gi = 0; gi < p->ngroups; gi++) {
+            progress_add(gc, 4); /* a group's four table words */
             group_t *g = &p->groups[gi];
             word_t H = g->head, T = g->tail, M = g->mark;
             if ((H | T) == 0) { /* all free: nothing to free, nothing live */

@@ -363,6 +363,52 @@ static void test_split_collection(void) {
     CHECK(mpgc_check(gc));
 }
 
+/* The progress callback: called during collections, in proportion to the
+ * work (words marked and table words swept), with the heap locked. */
+static int progress_calls, progress_unlocked, progress_allocated;
+static void on_progress(mpgc_t *gc, void *user) {
+    (void)user;
+    progress_calls++;
+    progress_unlocked += !mpgc_is_locked(gc);
+    progress_allocated += mpgc_alloc(gc, 16, 0) != NULL;
+}
+
+static void test_progress(void) {
+    mpgc_config_t cfg = {0};
+    cfg.progress = on_progress;
+    mpgc_t *gc = heap(&cfg);
+    progress_calls = progress_unlocked = progress_allocated = 0;
+    /* An empty heap: only the sweep's table words. */
+    size_t groups = sizeof mem / BLK / (8 * sizeof(void *));
+    mpgc_collect(gc);
+    int empty = progress_calls;
+    CHECK_EQ((size_t)empty, groups * 4 / MPGC_PROGRESS_WORDS);
+    if (!MPGC_ENABLE_PROGRESS) { /* compiled out: never called */
+        roots[0] = mpgc_alloc(gc, 1000, 0);
+        mpgc_collect(gc);
+        CHECK_EQ(progress_calls, 0);
+        return;
+    }
+    /* A reachable list of 2000 nodes (one block each) adds their words. */
+    node_t *head = NULL;
+    for (int i = 0; i < 2000; i++) {
+        node_t *n = mpgc_alloc(gc, sizeof *n, 0);
+        CHECK(n != NULL);
+        n->next = head;
+        head = n;
+    }
+    roots[0] = head;
+    progress_calls = 0;
+    CHECK_EQ(mpgc_collect(gc), 0);
+    size_t words = 2000 * (BLK / sizeof(void *)) + groups * 4;
+    CHECK((size_t)progress_calls + 1 >= words / MPGC_PROGRESS_WORDS);
+    CHECK((size_t)progress_calls <= words / MPGC_PROGRESS_WORDS + 1);
+    CHECK(progress_calls > empty);
+    CHECK_EQ(progress_unlocked, 0);
+    CHECK_EQ(progress_allocated, 0);
+    CHECK(mpgc_check(gc));
+}
+
 int main(void) {
     volatile int top = 0;
     stack_top = (void *)&top;
@@ -379,6 +425,7 @@ int main(void) {
         RUN(test_finalisers_off);
     }
     RUN(test_lock);
+    RUN(test_progress);
     RUN(test_split_collection);
     RUN(test_scan_roots_callback);
     RUN(test_stack_scan);

@@ -5,7 +5,7 @@
 # Builds src/*.c (the engine only: not port/, tests/ or tools/) with
 #   arm-none-eabi-gcc -std=c11 -Os -mthumb -mcpu=cortex-m4
 # in two configurations:
-#   minimal  MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT=0
+#   minimal  MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS=0
 #   full     the defaults of include/mpgc_config.h (all of them on)
 # and prints text/data/bss per file and in total (arm-none-eabi-size), the
 # largest functions (arm-none-eabi-nm --size-sort), and the RAM figures of
@@ -32,7 +32,7 @@ done
 
 CFLAGS="-std=c11 -Os -mthumb -mcpu=cortex-m4"
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
-MINIMAL="-DMPGC_ENABLE_FINALISERS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SPLIT_HEAP=0 -DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_STATS=0 -DMPGC_ENABLE_FIRST_FIT=0"
+MINIMAL="-DMPGC_ENABLE_FINALISERS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SPLIT_HEAP=0 -DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_STATS=0 -DMPGC_ENABLE_FIRST_FIT=0 -DMPGC_ENABLE_PROGRESS=0"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -79,7 +79,7 @@ cb_parts="$cb_parts root slots $(symsize "$P" probe_cb_roots) B, config copy $(s
 
 echo "mpgc engine on Cortex-M4: $($CC --version | head -n 1)"
 echo "flags: $CFLAGS   (src/*.c only)"
-echo "minimal: MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT=0; full: defaults"
+echo "minimal: MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS=0; full: defaults"
 echo
 printf '%-12s %21s   %21s\n' "" "minimal" "full"
 printf '%-12s %7s%7s%7s   %7s%7s%7s\n' file text data bss text data bss

@@ -249,6 +249,16 @@ static void weakrefs_sweep(void) {}
 
 /* ---- heap set-up -------------------------------------------------------------- */
 
+/* MICROPY_GC_HOOK_LOOP(i), the port's hook in py/gc.c's long loops (a
+ * watchdog, an event loop), runs every MPGC_PROGRESS_WORDS words of
+ * collection work, with i = 0: each call already stands for a few
+ * thousand words of work, where py/gc.c passes a block or table index. */
+static void hook_loop(mpgc_t *gc, void *user) {
+    (void)gc;
+    (void)user;
+    MICROPY_GC_HOOK_LOOP(0);
+}
+
 void gc_init(void *start, void *end) {
     end = (void *)((uintptr_t)end & ~(uintptr_t)(MICROPY_BYTES_PER_GC_BLOCK - 1));
     mpgc_config_t cfg;
@@ -256,6 +266,7 @@ void gc_init(void *start, void *end) {
     cfg.finaliser = FINALISER;
     cfg.finalise_order = MPGC_FINALISE_MICROPYTHON; /* MicroPython's tests rely on it */
     cfg.no_stack_scan = true;                       /* the port reports stacks */
+    cfg.progress = hook_loop;
     mpgc_t *gc = mpgc_init(start, (size_t)((byte *)end - (byte *)start), &cfg);
     if (gc) mpgc_disable(gc); /* collections come from gc_collect() only */
     note_first_region(gc, (byte *)start, (byte *)end);
