@@ -29,8 +29,7 @@ static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *
     if (b < p->nblocks) REQUIRE(block_ptr(p, b) >= gc->first_free);
     while (b < p->nblocks) {
         size_t e = mpgc_next_used(p, b);
-        if (block_ptr(p, b) == gc->bump && gc->bump != gc->bump_end) {
-            /* the current run: exactly a maximal run */
+        if (mpgc_fl_current_at(gc, block_ptr(p, b))) { /* exactly a maximal run */
             REQUIRE(block_ptr(p, e) == gc->bump_end);
             (*current)++;
         } else {
@@ -90,8 +89,8 @@ static bool check_caches(const mpgc_t *gc) {
     for (const pool_t *p = gc->pools; p; p = p->next) {
         for (size_t b = mpgc_next_free(p, 0), e; b < p->nblocks; b = mpgc_next_free(p, e)) {
             e = mpgc_next_used(p, b);
-            bool current = block_ptr(p, b) == gc->bump && gc->bump != gc->bump_end;
-            if (e - b > run && !current) run = e - b; /* the cache is of indexed runs */
+            bool indexed = !mpgc_fl_current_at(gc, block_ptr(p, b));
+            if (e - b > run && indexed) run = e - b; /* the cache is of indexed runs */
         }
         for (size_t b = 0, n; (b = mpgc_next_used(p, b)) < p->nblocks; b += n) {
             n = mpgc_object_blocks(p, b);

@@ -84,11 +84,7 @@ void mpgc_fl_remove(mpgc_t *gc, run_t *r) { unlink_run(gc, r, mpgc_class_of(r->n
 /* The control block is a valid address to subtract, and never a block. */
 static void current_clear(mpgc_t *gc) { gc->bump = gc->bump_end = (uint8_t *)gc; }
 
-/* Is the free block at `at` the start (or the end, `at` its last block's
- * end) of the current run? */
-static bool current_starts(const mpgc_t *gc, const uint8_t *at) {
-    return at == gc->bump && gc->bump != gc->bump_end;
-}
+/* Does the (non-empty) current run end at `at` (its last block's end)? */
 static bool current_ends(const mpgc_t *gc, const uint8_t *at) {
     return at == gc->bump_end && gc->bump != gc->bump_end;
 }
@@ -263,14 +259,14 @@ uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n) {
 }
 
 void mpgc_fl_forget(mpgc_t *gc, pool_t *p) {
-    if (current_starts(gc, p->base)) current_clear(gc);
+    if (mpgc_fl_current_at(gc, p->base)) current_clear(gc);
     else mpgc_fl_remove(gc, (run_t *)(void *)p->base);
 }
 
 bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     if (b >= p->nblocks || !block_is_free(p, b)) return false;
     uint8_t *at = block_ptr(p, b);
-    if (current_starts(gc, at)) {
+    if (mpgc_fl_current_at(gc, at)) {
         if (mpgc_fl_current(gc) < n) return false;
         gc->bump = at + n * BLOCK;
         return true;
@@ -290,7 +286,7 @@ void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     uint8_t *lo = block_ptr(p, b), *hi = block_ptr(p, b + n);
     bool current = false;
     if (b + n < p->nblocks && block_is_free(p, b + n)) {
-        if (current_starts(gc, hi)) {
+        if (mpgc_fl_current_at(gc, hi)) {
             hi = gc->bump_end;
             current = true;
         } else {

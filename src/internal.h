@@ -226,6 +226,10 @@ size_t mpgc_fl_max_run(const mpgc_t *gc);
 static inline size_t mpgc_fl_current(const mpgc_t *gc) {
     return (size_t)(gc->bump_end - gc->bump) / BLOCK;
 }
+/* Does the (non-empty) current run start at `at`? */
+static inline bool mpgc_fl_current_at(const mpgc_t *gc, const uint8_t *at) {
+    return at == gc->bump && gc->bump != gc->bump_end;
+}
 /* Takes n free blocks out of the free space and returns the first; NULL if
  * no run is long enough. The caller marks them allocated. Inline because
  * it is the allocation fast path: a small request takes a run of exactly n
