@@ -75,26 +75,22 @@ static void put_uint(text_t *t, size_t v) {
     put(t, d + k);
 }
 
+/* One "label value" pair of the mem_info text. */
+static void put_field(text_t *t, const char *label, size_t value) {
+    put(t, label);
+    put_uint(t, value);
+}
+
 size_t mpgc_mp_info_text(char *buf, size_t cap, const mpgc_mp_info_t *info) {
     text_t t = {buf, cap, 0};
-    put(&t, "GC: total: ");
-    put_uint(&t, info->total);
-    put(&t, ", used: ");
-    put_uint(&t, info->used);
-    put(&t, ", free: ");
-    put_uint(&t, info->free);
-    if (info->split_auto) {
-        put(&t, ", max new split: ");
-        put_uint(&t, info->max_new_split);
-    }
-    put(&t, "\n No. of 1-blocks: ");
-    put_uint(&t, info->num_1block);
-    put(&t, ", 2-blocks: ");
-    put_uint(&t, info->num_2block);
-    put(&t, ", max blk sz: ");
-    put_uint(&t, info->max_block);
-    put(&t, ", max free sz: ");
-    put_uint(&t, info->max_free);
+    put_field(&t, "GC: total: ", info->total);
+    put_field(&t, ", used: ", info->used);
+    put_field(&t, ", free: ", info->free);
+    if (info->split_auto) put_field(&t, ", max new split: ", info->max_new_split);
+    put_field(&t, "\n No. of 1-blocks: ", info->num_1block);
+    put_field(&t, ", 2-blocks: ", info->num_2block);
+    put_field(&t, ", max blk sz: ", info->max_block);
+    put_field(&t, ", max free sz: ", info->max_free);
     put(&t, "\n");
     if (cap > 0) buf[t.len < cap ? t.len : cap - 1] = '\0';
     return t.len;
