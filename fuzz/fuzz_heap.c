@@ -59,11 +59,12 @@ typedef struct {
     void *a[NROOT], *b[NROOT];
     bool b_on;
 } snap_t;
-static snap_t snaps[4];
+static snap_t snaps[64]; /* an allocation may collect several times */
 static size_t nsnap;
 
 /* Finaliser log, engine side, and what the finaliser does. */
 static void *fin_log[MAX_FIN];
+static size_t fin_coll[MAX_FIN]; /* the collection (snapshot index) of each */
 static size_t fin_n;
 static int resurrect_slot = -1;
 
@@ -136,16 +137,46 @@ static void model_drop(obj_t *o) {
     memset(o, 0, sizeof *o);
 }
 
-/* One collection on the model, from the roots it saw; returns the number
- * of objects freed and checks the finalisers the engine ran, from
- * fin_log[*at] on (advancing *at). */
-static size_t model_collect(const snap_t *s, size_t *at) {
+/* The objects reachable from x's contents (not x itself unless a cycle
+ * leads back to it), as a bit set over objs[]. */
+static uint64_t model_reach(const obj_t *x) {
+    uint64_t seen = 0;
+    const obj_t *stack[NOBJ];
+    size_t sp = 0;
+    stack[sp++] = x;
+    while (sp) {
+        const obj_t *o = stack[--sp];
+        if (o->flags & MPGC_NO_SCAN) continue;
+        for (size_t i = 0; i + W <= o->blocks * BLK; i += W) {
+            void *w;
+            memcpy(&w, o->shadow + i, W);
+            obj_t *y = model_find(w);
+            uint64_t bit = y ? (uint64_t)1 << (y - objs) : 0;
+            if (y && !(seen & bit)) {
+                seen |= bit;
+                stack[sp++] = y;
+            }
+        }
+    }
+    return seen;
+}
+
+/* One collection on the model, from the roots it saw (snapshot k); returns
+ * the number of objects freed and checks the finalisers the engine ran in
+ * that collection (fin_log entries with fin_coll == k, from *at on).
+ * The contract (docs/design.md section 4), not the engine's rule:
+ *  - only unreachable MPGC_FINALISE objects are finalised, each once;
+ *  - MicroPython's order: all of them, in address order, freed now;
+ *  - safe order: referrers before referents (if x reaches y and y does not
+ *    reach x, x runs first); all of them when there are at most
+ *    MPGC_FINALISE_BATCH, at least one otherwise; everything they reach
+ *    survives this collection. */
+static size_t model_collect(const snap_t *s, size_t k, size_t *at) {
     for (int i = 0; i < NOBJ; i++) objs[i].mark = false;
     for (int i = 0; i < NROOT; i++) model_mark_value(s->a[i]);
     if (s->b_on)
         for (int i = 0; i < NROOT; i++) model_mark_value(s->b[i]);
     if (pinned) model_mark_value(pinned);
-    /* Finalisers: unreachable MPGC_FINALISE objects in address order. */
     obj_t *fin[NOBJ];
     size_t nf = 0;
     if (MPGC_ENABLE_FINALISERS)
@@ -153,18 +184,26 @@ static size_t model_collect(const snap_t *s, size_t *at) {
             if (objs[i].p && (objs[i].flags & MPGC_FINALISE) && !objs[i].mark) fin[nf++] = &objs[i];
     qsort(fin, nf, sizeof fin[0], by_address);
     size_t ran = 0;
-    for (size_t k = 0; k < nf; k++) {
-        obj_t *o = fin[k];
-        if (order == MPGC_FINALISE_SAFE) {
-            if (o->mark) continue; /* reached from an earlier one: next time */
-            model_mark_value(o->p);
-        }
-        if (*at + ran >= fin_n || fin_log[*at + ran] != o->p)
-            FAIL("finaliser %zu: engine ran %p, model expects %p", ran,
-                 *at + ran < fin_n ? fin_log[*at + ran] : NULL, (void *)o->p);
-        ran++;
+    uint64_t done = 0;
+    for (; *at + ran < fin_n && fin_coll[*at + ran] == k; ran++) {
+        obj_t *o = NULL;
+        for (size_t j = 0; j < nf; j++)
+            if (fin[j]->p == fin_log[*at + ran]) o = fin[j];
+        if (!o || !(o->flags & MPGC_FINALISE))
+            FAIL("finaliser %zu ran for %p: not unreachable and pending", ran, fin_log[*at + ran]);
+        if (order == MPGC_FINALISE_MICROPYTHON && o != fin[ran])
+            FAIL("finaliser %zu: MicroPython's order is by address", ran);
+        uint64_t reach = order == MPGC_FINALISE_SAFE ? model_reach(o) : 0;
+        for (size_t j = 0; j < NOBJ && reach; j++)
+            if ((done >> j & 1u) && (reach >> j & 1u) && !(model_reach(&objs[j]) >> (o - objs) & 1u))
+                FAIL("finaliser of %p ran after its referent %p's", (void *)o->p, (void *)objs[j].p);
+        done |= (uint64_t)1 << (o - objs);
         o->flags &= ~MPGC_FINALISE;
     }
+    size_t expect = order == MPGC_FINALISE_SAFE && nf > MPGC_FINALISE_BATCH ? 1 : nf;
+    if (ran < expect) FAIL("%zu finalisers ran, the contract asks for %zu", ran, expect);
+    if (order == MPGC_FINALISE_SAFE)
+        for (size_t j = 0; j < nf; j++) model_mark_value(fin[j]->p);
     *at += ran;
     size_t freed = 0;
     for (int i = 0; i < NOBJ; i++)
@@ -180,6 +219,7 @@ static size_t model_collect(const snap_t *s, size_t *at) {
 static void on_finalise(mpgc_t *g, void *obj, void *user) {
     (void)user;
     if (fin_n == MAX_FIN) FAIL("finaliser log full");
+    fin_coll[fin_n] = nsnap - 1;
     fin_log[fin_n++] = obj;
     if (!mpgc_is_locked(g)) FAIL("finaliser runs unlocked");
     if (mpgc_alloc(g, 16, 0) != NULL) FAIL("allocation inside a finaliser");
@@ -213,7 +253,7 @@ static size_t collections(void) {
 static size_t catch_up(size_t before, size_t fin0) {
     size_t ran = collections() - before, at = fin0, freed = 0;
     if (ran != nsnap) FAIL("%zu collections but %zu root scans", ran, nsnap);
-    for (size_t k = 0; k < nsnap; k++) freed += model_collect(&snaps[k], &at);
+    for (size_t k = 0; k < nsnap; k++) freed += model_collect(&snaps[k], k, &at);
     if (at != fin_n) FAIL("%zu finalisers ran, the model expects %zu", fin_n - fin0, at - fin0);
     nsnap = 0;
     return freed;
