@@ -119,7 +119,7 @@ static void cb_progress(mpgc_t *gc, void *u) { (void)u; do_nested(gc, false); }
 
 typedef enum { FROM_FINALISER, FROM_SCAN_ROOTS, FROM_PROGRESS } from_t;
 
-/* One heap, one rooted object (3 blocks, a known pattern), 2000 rooted
+/* One heap, one rooted object (3 blocks, a known pattern), rooted
  * list nodes (work for the progress callback), some garbage (one object
  * finalisable), an empty added pool; then one collection (plain or in
  * three steps) with the nested call made from `from`. */
@@ -139,7 +139,9 @@ static void run_case(from_t from, nested_t what, bool three_step) {
     memset(rooted, 0x5a, 3 * BLK);
     roots[0] = rooted;
     void **list = NULL;
-    for (int i = 0; i < 2000; i++) {
+    /* Twice MPGC_PROGRESS_WORDS words to mark: the progress callback runs
+     * while marking and again while sweeping. */
+    for (int i = 0; i < 2 * MPGC_PROGRESS_WORDS / MPGC_BLOCK_WORDS; i++) {
         void **n = mpgc_alloc(gc, sizeof(void *), 0);
         *n = list;
         list = n;
