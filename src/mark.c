@@ -243,6 +243,7 @@ void mpgc_mark_object(mpgc_t *gc, const void *obj) {
 }
 
 void mpgc_trace_pending(mpgc_t *gc, const void *obj) {
+    if (!MPGC_ENABLE_FINALISERS) return;
     const pool_t *p = mpgc_pool_of(gc, obj);
     size_t b = block_index(p, obj);
     if (p->groups[b / W_BITS].tail & bit_of(b)) return; /* no-scan: reaches nothing */
