@@ -200,7 +200,7 @@ static int replay_usage(void) {
             "  --policy NAME     placement (mpgc policies lists them): default fit\n"
             "  --sweep LO:HI:STEP | --sweep auto\n"
             "                    replay at every size from LO to HI; auto: from the\n"
-            "                    trace's peak live bytes to 4x it, in 1/32 steps\n"
+            "                    trace's peak live bytes to 8x it, in 1/32 steps\n"
             "  --ref N           sweep: heap size for the collection and free-run\n"
             "                    figures (default: twice the peak live bytes)\n"
             "  --recorded-collections  also collect where the recording's heap did\n"
@@ -308,7 +308,7 @@ static int cmd_replay(int argc, char **argv) {
     if (sweep_auto) {
         step = (floor_b / 32 + 255) / 256 * 256;
         lo = (floor_b + step - 1) / step * step;
-        hi = 4 * lo;
+        hi = 8 * lo;
     }
     if (!ref) ref = (2 * floor_b + 1023) / 1024 * 1024;
     size_t n = (hi - lo) / step + 1;
