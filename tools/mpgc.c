@@ -229,6 +229,24 @@ static void print_result(size_t heap, const replay_trace_t *t, const replay_resu
     printf(", peak used %zu%s\n", r->peak_used, r->check_ok ? "" : ", HEAP CHECK FAILED");
 }
 
+/* The smallest heap (to 64 bytes) whose usable bytes hold `live`: what the
+ * floor costs once mpgc's control block and tables are added. */
+static size_t floor_heap(size_t live) {
+    size_t lo = live, hi = 2 * live + 65536;
+    void *mem = malloc(hi);
+    if (!mem) return 0;
+    while (hi - lo > 64) {
+        size_t mid = (lo + hi) / 2;
+        mpgc_t *gc = mpgc_init(mem, mid, NULL);
+        mpgc_info_t i;
+        if (gc) mpgc_info(gc, &i);
+        if (gc && i.total >= live) hi = mid;
+        else lo = mid;
+    }
+    free(mem);
+    return hi;
+}
+
 static int cmd_replay(int argc, char **argv) {
     const char *path = NULL;
     size_t heap = 65536, ref = 0, lo = 0, hi = 0, step = 0;
@@ -332,8 +350,8 @@ static int cmd_replay(int argc, char **argv) {
     for (size_t k = 0; k < n; k++)
         if (oks[k]) { first_ok = k; break; }
     if (kv) {
-        printf("trace=%s source=%s policy=%s ops=%zu allocs=%zu floor=%zu lo=%zu hi=%zu step=%zu",
-               path, t.source, pol->name, t.nops, t.allocs, t.peak_live, lo, hi, step);
+        printf("trace=%s source=%s policy=%s ops=%zu allocs=%zu floor=%zu floor_heap=%zu lo=%zu hi=%zu step=%zu",
+               path, t.source, pol->name, t.nops, t.allocs, t.peak_live, floor_heap(floor_b), lo, hi, step);
         if (stable_k < n) printf(" stable=%zu", lo + stable_k * step); else printf(" stable=none");
         if (first_ok < n) printf(" first_ok=%zu", lo + first_ok * step); else printf(" first_ok=none");
         printf(" fails_above=");
@@ -351,7 +369,8 @@ static int cmd_replay(int argc, char **argv) {
         print_size(hi);
         printf(" in steps of ");
         print_size(step);
-        printf(":\n  floor (peak live): %zu bytes\n  survives from: ", t.peak_live);
+        printf(":\n  floor (peak live): %zu bytes (a heap of %zu bytes holds them)\n  survives from: ",
+               t.peak_live, floor_heap(floor_b));
         if (stable_k < n) {
             print_size(lo + stable_k * step);
             printf(" (%.2fx the floor)", (double)(lo + stable_k * step) / (double)floor_b);
