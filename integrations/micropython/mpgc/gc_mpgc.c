@@ -256,7 +256,8 @@ static void weakrefs_sweep(void) {}
  * file named by $MPGC_TRACE (no variable: nothing is recorded, the heap is
  * as without the option); $MPGC_TRACE_COLLECT_EVERY=N makes the heap
  * collect after every N bytes allocated (as gc.threshold(N)), so that
- * deaths are found sooner. Elsewhere the port supplies
+ * deaths are found sooner (0: before every allocation, so every death is
+ * found before the next allocation). Elsewhere the port supplies
  * mpgc_mp_trace_port_write(). The recorder's bitmap (one bit per block)
  * is taken from the end of the heap area. The state is global: this is a
  * measurement build. */
@@ -280,9 +281,10 @@ static bool trace_writer(void (**write)(void *, const char *, size_t), void **ct
     *ctx = f;
     return f != NULL;
 }
-static size_t trace_collect_every(void) {
+/* -1: not set. 0: collect before every allocation (exact death times). */
+static ptrdiff_t trace_collect_every(void) {
     const char *s = getenv("MPGC_TRACE_COLLECT_EVERY");
-    return s ? (size_t)strtoul(s, NULL, 0) : 0;
+    return s && *s ? (ptrdiff_t)strtol(s, NULL, 0) : -1;
 }
 #else
 static void trace_write(void *ctx, const char *s, size_t n) { (void)ctx; mpgc_mp_trace_port_write(s, n); }
@@ -291,7 +293,7 @@ static bool trace_writer(void (**write)(void *, const char *, size_t), void **ct
     *ctx = NULL;
     return true;
 }
-static size_t trace_collect_every(void) { return 0; }
+static ptrdiff_t trace_collect_every(void) { return -1; }
 #endif
 
 /* Before mpgc_init: starts recording and returns the new end of the area. */
@@ -315,10 +317,10 @@ static void *trace_open(void *start, void *end) {
 }
 /* After the threshold is set up: $MPGC_TRACE_COLLECT_EVERY. */
 static void trace_opened(void) {
-    size_t every = trace_collect_every();
+    ptrdiff_t every = trace_collect_every();
     #if MICROPY_GC_ALLOC_THRESHOLD
-    if (trace.write && every) {
-        MP_STATE_MEM(gc_alloc_threshold) = mpgc_mp_threshold_blocks((ptrdiff_t)every,
+    if (trace.write && every >= 0) {
+        MP_STATE_MEM(gc_alloc_threshold) = mpgc_mp_threshold_blocks(every,
             MICROPY_BYTES_PER_GC_BLOCK);
         mpgc_mp_trace_comment(&trace, "the recording heap collects every MPGC_TRACE_COLLECT_EVERY bytes");
     }
