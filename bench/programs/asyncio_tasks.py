@@ -18,6 +18,7 @@ queue = []
 sent = []
 lines = []
 done = 0
+running = True
 
 
 async def sensor():
@@ -27,7 +28,7 @@ async def sensor():
 
 
 async def network():
-    while True:
+    while running:
         if len(queue) >= 8:
             batch = queue[:8]
             del queue[:8]
@@ -39,7 +40,7 @@ async def network():
 
 
 async def display():
-    while True:
+    while running:
         if queue:
             lines.append("%d: %s" % (queue[-1]["i"], queue[-1]["name"]))
             if len(lines) > 8:
@@ -58,7 +59,7 @@ async def handler(k):
 
 async def server():
     k = 0
-    while True:
+    while running:
         if rnd(4) == 0:
             asyncio.create_task(handler(k))
             k += 1
@@ -69,8 +70,11 @@ async def main():
     asyncio.create_task(network())
     asyncio.create_task(display())
     asyncio.create_task(server())
+    global running
     await sensor()
-    await asyncio.sleep_ms(5)
+    running = False
+    for _ in range(4):  # let every task see it and end
+        await asyncio.sleep_ms(0)
 
 
 asyncio.run(main())
