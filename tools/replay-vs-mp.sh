@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks the replayer against MicroPython itself: for each program of
+# bench/programs/, runs the program in a unix MicroPython built with the
+# mpgc adapter (no trace option needed) at 41 heap sizes, replays its
+# corpus trace (bench/traces/mp-NAME.trace.gz) at the same sizes under
+# mpgc's default policy, and counts the sizes where both survive or both
+# run out of memory. Neither fetches nor builds MicroPython.
+#
+#   tools/replay-vs-mp.sh MICROPYTHON-BINARY [MPGC-BINARY]
+#
+# The sizes: every second step of `mpgc replay --sweep auto` (steps of 1/32
+# of the trace's peak live bytes), from the peak live bytes up.
+set -eu
+if [ $# -lt 1 ]; then sed -n 2,12p "$0" >&2; exit 2; fi
+MP=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MPGC=${2:-$ROOT/build/mpgc}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+total_a=0; total_d=0
+for src in "$ROOT"/bench/programs/*.py; do
+  p=$(basename "$src" .py)
+  gzip -dc "$ROOT/bench/traces/mp-$p.trace.gz" >"$TMP/$p.trace"
+  read -r lo step < <("$MPGC" replay --kv --sweep auto "$TMP/$p.trace" |
+    sed -n 's/.* lo=\([0-9]*\) hi=[0-9]* step=\([0-9]*\).*/\1 \2/p')
+  agree=0; differ=""
+  for k in $(seq 0 2 80); do
+    h=$((lo + k * step))
+    r=$("$MPGC" replay --kv --heap "$h" "$TMP/$p.trace" | sed -n 's/.* ok=\([01]\).*/\1/p')
+    if (cd "$ROOT/bench/programs" && "$MP" -X heapsize="$h" "$p.py" >/dev/null 2>&1); then m=1; else m=0; fi
+    if [ "$r" = "$m" ]; then agree=$((agree + 1)); else differ="$differ $h (replay $([ "$r" = 1 ] && echo ok || echo fails), MicroPython $([ "$m" = 1 ] && echo ok || echo fails));"; fi
+  done
+  n=$(( $(seq 0 2 80 | wc -l) ))
+  total_a=$((total_a + agree)); total_d=$((total_d + n - agree))
+  echo "$p: $agree of $n sizes agree${differ:+; differ at:$differ}"
+done
+echo "all: $total_a agree, $total_d differ"
