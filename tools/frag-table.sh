@@ -89,7 +89,7 @@ END {
     printf " %.2fx (%d traces) |", med, n
   }
   printf "\n"
-  # 1b. each policy against first fit (MicroPython's placement), trace by trace
+  # 1b. each policy against first fit (the placement of MicroPython), trace by trace
   ff = 0; for (i = 1; i <= np; i++) if (P[i] == "first-fit") ff = i
   if (ff) {
     printf "| **median of survives-from / first-fit\x27s** | | | |"

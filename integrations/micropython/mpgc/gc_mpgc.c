@@ -348,8 +348,6 @@ static inline void trace_free(void *p) { (void)p; }
 static inline void trace_realloc(void *old, void *now, size_t n) { (void)old; (void)now; (void)n; }
 static inline void trace_auto(bool on) { (void)on; }
 static inline void trace_collected(void) {}
-void gc_mpgc_trace_threshold(ptrdiff_t bytes) { (void)bytes; }
-void gc_mpgc_trace_enable(bool on) { (void)on; }
 #endif
 
 /* ---- heap set-up -------------------------------------------------------------- */

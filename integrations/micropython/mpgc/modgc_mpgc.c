@@ -81,7 +81,8 @@ static mp_obj_t gc_threshold(size_t n_args, const mp_obj_t *args) {
             MICROPY_BYTES_PER_GC_BLOCK));
     }
     mp_int_t amount = mp_obj_get_int(args[0]);
-    MP_STATE_MEM(gc_alloc_threshold) = mpgc_mp_threshold_blocks(amount, MICROPY_BYTES_PER_GC_BLOCK);
+    MP_STATE_MEM(gc_alloc_threshold) =
+        mpgc_mp_threshold_blocks(amount, MICROPY_BYTES_PER_GC_BLOCK);
     gc_mpgc_trace_threshold(amount < 0 ? -1 : amount);
     return mp_const_none;
 }

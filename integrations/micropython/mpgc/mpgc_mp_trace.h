@@ -66,8 +66,13 @@ void mpgc_mp_trace_comment(mpgc_mp_trace_t *t, const char *text);
 void mpgc_mp_trace_port_write(const char *s, size_t n);
 
 /* gc.threshold() and gc.enable()/disable(), recorded (modgc_mpgc.c calls
- * them; no-ops unless MPGC_MP_TRACE=1). */
+ * them; empty inline functions unless MPGC_MP_TRACE=1). */
+#if defined(MPGC_MP_TRACE) && MPGC_MP_TRACE
 void gc_mpgc_trace_threshold(ptrdiff_t bytes);
 void gc_mpgc_trace_enable(bool on);
+#else
+static inline void gc_mpgc_trace_threshold(ptrdiff_t bytes) { (void)bytes; }
+static inline void gc_mpgc_trace_enable(bool on) { (void)on; }
+#endif
 
 #endif /* MPGC_MP_TRACE_H */
