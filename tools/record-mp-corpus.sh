@@ -25,10 +25,21 @@ mkdir -p "$OUT"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
+# The program runs as NAME.py in /tmp/mpgc-record (the binary copied there
+# too), in an empty environment
+# with a fixed MICROPYPATH: paths end up in heap objects (sys.path[0] is the
+# script's real directory), so the trace would otherwise depend on where
+# the repository, the temporary directory and the home directory are.
+RUN=/tmp/mpgc-record
+rm -rf "$RUN" && mkdir -p "$RUN"
+cp "$MP" "$RUN/micropython" # sys.executable is a heap string too
+trap 'rm -rf "$TMP" "$RUN"' EXIT
 record() { # NAME SCRIPT
   local name=$1 script=$2
-  (cd "$(dirname "$script")" &&
-   MPGC_TRACE="$TMP/$name.trace" MPGC_TRACE_COLLECT_EVERY=0 "$MP" -X heapsize=512K "$script" >"$TMP/$name.out")
+  cp "$script" "$RUN/$name.py"
+  (cd "$RUN" &&
+   env -i MICROPYPATH=.frozen MPGC_TRACE="$TMP/$name.trace" MPGC_TRACE_COLLECT_EVERY=0 \
+     ./micropython -X heapsize=512K "$name.py" >"$TMP/$name.out")
   gzip -9n <"$TMP/$name.trace" >"$OUT/mp-$name.trace.gz"
   printf '%-18s %8d lines  %7d bytes gz  (%s)\n' "$name" "$(wc -l <"$TMP/$name.trace")" \
     "$(wc -c <"$OUT/mp-$name.trace.gz")" "$(tail -n 1 "$TMP/$name.out" | cut -c1-40)"

@@ -16,18 +16,25 @@ MP=$(realpath "$1")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MPGC=${2:-$ROOT/build/mpgc}
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+# Run as tools/record-mp-corpus.sh records: same directory, binary name and
+# environment, so that MicroPython makes the same requests as in the trace.
+RUN=/tmp/mpgc-record
+rm -rf "$RUN" && mkdir -p "$RUN"
+cp "$MP" "$RUN/micropython"
+trap 'rm -rf "$TMP" "$RUN"' EXIT
 total_a=0; total_d=0
 for src in "$ROOT"/bench/programs/*.py; do
   p=$(basename "$src" .py)
   gzip -dc "$ROOT/bench/traces/mp-$p.trace.gz" >"$TMP/$p.trace"
+  cp "$src" "$RUN/$p.py"
   read -r lo step < <("$MPGC" replay --kv --sweep auto "$TMP/$p.trace" |
     sed -n 's/.* lo=\([0-9]*\) hi=[0-9]* step=\([0-9]*\).*/\1 \2/p')
   agree=0; differ=""
   for k in $(seq 0 2 80); do
     h=$((lo + k * step))
     r=$("$MPGC" replay --kv --heap "$h" "$TMP/$p.trace" | sed -n 's/.* ok=\([01]\).*/\1/p')
-    if (cd "$ROOT/bench/programs" && "$MP" -X heapsize="$h" "$p.py" >/dev/null 2>&1); then m=1; else m=0; fi
+    if (cd "$RUN" && env -i MICROPYPATH=.frozen ./micropython -X heapsize="$h" "$p.py" >/dev/null 2>&1); then
+      m=1; else m=0; fi
     if [ "$r" = "$m" ]; then agree=$((agree + 1)); else differ="$differ $h (replay $([ "$r" = 1 ] && echo ok || echo fails), MicroPython $([ "$m" = 1 ] && echo ok || echo fails));"; fi
   done
   n=$(( $(seq 0 2 80 | wc -l) ))

@@ -269,7 +269,16 @@ static void weakrefs_sweep(void) {}
 static mpgc_mp_trace_t trace;
 static bool trace_automatic; /* the collection in progress was started by gc_alloc */
 
+/* 1: the file named by $MPGC_TRACE (unix); 0: mpgc_mp_trace_port_write(). */
+#ifndef MPGC_MP_TRACE_STDIO
 #if defined(__unix__) || defined(__APPLE__)
+#define MPGC_MP_TRACE_STDIO 1
+#else
+#define MPGC_MP_TRACE_STDIO 0
+#endif
+#endif
+
+#if MPGC_MP_TRACE_STDIO
 #include <stdio.h>
 #include <stdlib.h>
 static void trace_write(void *ctx, const char *s, size_t n) { fwrite(s, 1, n, (FILE *)ctx); }
