@@ -398,15 +398,22 @@ static int cmd_replay(int argc, char **argv) {
  * every 50 iterations, dropped at once. Every buffer is no-scan (bytes);
  * the program says when it drops one, so the deaths are exact. */
 static int record_seed004(const char *path, unsigned long iters) {
-    static _Alignas(64) unsigned char mem[1024 * 1024];
-    mpgc_t *gc = new_heap(mem, sizeof mem);
+    size_t size = 1024 * 1024;
+    void *mem = malloc(size);
+    if (!mem) return 2;
+    mpgc_t *gc = new_heap(mem, size);
     FILE *f = fopen(path, "w");
     if (!f) {
         perror(path);
+        free(mem);
         return 2;
     }
     mpgc_trace_t *t = mpgc_trace_open(gc, f, "c-seed004");
-    if (!t) return 2;
+    if (!t) {
+        fclose(f);
+        free(mem);
+        return 2;
+    }
     void **ring = &refs[0], **mid = &refs[24], **keep = &refs[30];
     unsigned x = 4;
     size_t nkeep = 0;
@@ -425,7 +432,9 @@ static int record_seed004(const char *path, unsigned long iters) {
             mpgc_trace_dead(t, frame);
         }
     }
-    bool ok = mpgc_trace_close(t) && fclose(f) == 0;
+    bool ok = mpgc_trace_close(t);
+    ok = fclose(f) == 0 && ok;
+    free(mem);
     return ok ? 0 : 1;
 }
 
