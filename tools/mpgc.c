@@ -205,6 +205,7 @@ static int replay_usage(void) {
             "                    figures (default: twice the peak live bytes)\n"
             "  --recorded-collections  also collect where the recording's heap did\n"
             "  --check           run mpgc_check after every collection\n"
+            "  --timeline        one heap size: the free space after every collection\n"
             "  --kv              one key=value summary line (for scripts)\n"
             "  -v                print each size of a sweep, and i/m/failure lines\n");
     return 2;
@@ -276,6 +277,7 @@ static int cmd_replay(int argc, char **argv) {
         } else if (strcmp(a, "--ref") == 0 && v) ref = parse_size(argv[++i]);
         else if (strcmp(a, "--recorded-collections") == 0) o.recorded_collections = true;
         else if (strcmp(a, "--check") == 0) o.check = true;
+        else if (strcmp(a, "--timeline") == 0) o.timeline = true;
         else if (strcmp(a, "--kv") == 0) kv = true;
         else if (strcmp(a, "-v") == 0) o.verbose = true;
         else if (a[0] == '-' && a[1] != '\0') return replay_usage();

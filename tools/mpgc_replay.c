@@ -344,6 +344,7 @@ typedef struct {
     const replay_opts_t *o;
     replay_result_t *r;
     uint64_t since; /* block-granular bytes allocated since the last collection */
+    uint32_t line;  /* of the operation being replayed */
 } run_t;
 
 static void collect(run_t *x) {
@@ -358,6 +359,10 @@ static void collect(run_t *x) {
         if (x->r->samples == 0 || q < x->r->run_min) x->r->run_min = q;
         x->r->samples++;
     }
+    if (x->o->timeline)
+        printf("collection %zu at line %lu: used %zu, free %zu, largest free run %zu (%.3f)\n",
+               x->r->collections, (unsigned long)x->line, i.used, i.free, i.max_free,
+               i.free ? (double)i.max_free / (double)i.free : 0.0);
     if (x->o->check && !mpgc_check(x->gc)) x->r->check_ok = false;
 }
 
@@ -391,13 +396,14 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
      * them: before an allocation once the threshold is reached, and when
      * an allocation fails. */
     mpgc_disable(gc);
-    run_t x = {gc, o, r, 0};
+    run_t x = {gc, o, r, 0, 0};
     bool enabled = true;
     int64_t threshold = -1;
     r->ok = true;
     for (size_t k = 0; k < t->nops && r->ok; k++) {
         const replay_op_t *op = &t->ops[k];
         void **slot = &roots[op->slot];
+        x.line = op->line;
         switch (op->kind) {
         case OP_ALLOC:
         case OP_REALLOC: {

@@ -64,6 +64,7 @@ typedef struct {
     bool recorded_collections; /* also collect at `c a` lines */
     bool check;                /* mpgc_check after every collection */
     bool verbose;              /* print `i`/`m` lines and failures */
+    bool timeline;             /* print the free space after every collection */
 } replay_opts_t;
 
 typedef struct {
