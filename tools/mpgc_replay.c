@@ -9,7 +9,9 @@
 
 const replay_policy_t replay_policies[] = {
     {"fit", MPGC_POLICY_FIT, "mpgc's default (segregated fit, small low, large high)"},
+#if MPGC_ENABLE_FIRST_FIT
     {"first-fit", MPGC_POLICY_FIRST_FIT, "MicroPython's address-ordered first fit"},
+#endif
 };
 const size_t replay_npolicies = sizeof replay_policies / sizeof replay_policies[0];
 
