@@ -2,10 +2,12 @@
  * seed004.c - seed 004's long-running loop (issue 11), in C against the API.
  *
  *   mpgc-seed004 [--policy fit|ff|both] [--iters N] [--from KIB] [--to KIB]
- *                [--heap KIB] [--seed N] [--scan]
+ *                [--heap KIB] [--seed N] [--scan] [--map]
  *
  * The loop, as the issue gives it (one iteration):
- *   - a short-lived buffer of 16-616 B replaces the oldest of a ring of 24;
+ *   - a short-lived buffer of 16-616 B replaces the oldest of a ring of 24
+ *     (the old one stays referenced until the new one is allocated, as in
+ *     `ring[i % 24] = bytearray(n)`; the same for the other rings);
  *   - every 7th iteration a medium-lived one of 512-3584 B replaces the
  *     oldest of a ring of 6;
  *   - every 97th iteration a long-lived one of 64-264 B is kept, up to 40;
@@ -26,7 +28,8 @@
  *               Reported: the smallest size from which every larger size
  *               tested survives, the failing sizes above the smallest
  *               survivor, and that size over the peak live.
- * --heap K runs one size and prints its collections and first failure.
+ * --heap K runs one size and prints its collections and first failure
+ * (--map: and the heap map after a collection at that failure).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +51,7 @@ typedef struct {
     long iters;
     uint64_t seed;
     bool scan;
+    bool map; /* print the heap map when an allocation fails */
 } loop_opts_t;
 
 typedef struct {
@@ -61,6 +65,8 @@ static size_t collections(const mpgc_t *gc) {
     mpgc_info(gc, &in);
     return in.collections;
 }
+
+static void out(void *ctx, const char *s, size_t n) { fwrite(s, 1, n, (FILE *)ctx); }
 
 static uint64_t next_rand(uint64_t *s) { /* splitmix64 */
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -99,19 +105,19 @@ static loop_result_t run_loop(size_t heap, mpgc_policy_t policy, const loop_opts
     size_t live = 0, nlong = 0;
     void **shorts = refs, **meds = refs + SHORT_N, **longs = meds + MED_N, **frame = longs + LONG_N;
     size_t *ss = sizes, *ms = sizes + SHORT_N, *ls = ms + MED_N, *fs = ls + LONG_N;
-/* Allocates n bytes into slot (dropping what it held); fails the run. */
+/* slot = a new buffer of n bytes, as `ring[k] = bytearray(n)` does: the old
+ * buffer is still referenced while the new one is allocated. */
 #define PUT(slot, sz, n)                                                       \
     do {                                                                       \
-        live -= (sz);                                                          \
-        (slot) = NULL;                                                         \
-        (sz) = 0;                                                              \
-        void *p_ = mpgc_alloc(gc, (n), flags);                                 \
+        size_t n_ = (n);                                                       \
+        void *p_ = mpgc_alloc(gc, n_, flags);                                  \
         if (!p_) goto failed;                                                  \
         memset(p_, 0xA5, 8);                                                   \
-        (slot) = p_;                                                           \
-        (sz) = rounded(n);                                                     \
-        live += (sz);                                                          \
+        live += rounded(n_);                                                   \
         if (live > res.peak_live) res.peak_live = live;                        \
+        live -= (sz);                                                          \
+        (slot) = p_;                                                           \
+        (sz) = rounded(n_);                                                    \
     } while (0)
     long i;
     for (i = 0; i < o->iters; i++) {
@@ -135,6 +141,13 @@ static loop_result_t run_loop(size_t heap, mpgc_policy_t policy, const loop_opts
     }
     return res;
 failed:
+    if (o->map) {
+        mpgc_collect(gc);
+        mpgc_info_t in;
+        mpgc_info(gc, &in);
+        printf("iteration %ld: free %zu, largest free run %zu bytes\n", i, in.free, in.max_free);
+        mpgc_dump_alloc_table(gc, out, stdout);
+    }
     res.failed_at = i;
     res.collections = collections(gc);
     return res;
@@ -170,12 +183,13 @@ static void sweep(mpgc_policy_t policy, size_t from, size_t to, const loop_opts_
 }
 
 int main(int argc, char **argv) {
-    loop_opts_t o = {200000, 4, false};
+    loop_opts_t o = {200000, 4, false, false};
     size_t from = 44, to = 256, one = 0;
     int which = 2; /* 0 fit, 1 ff, 2 both */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--scan") == 0) o.scan = true;
+        else if (strcmp(a, "--map") == 0) o.map = true;
         else if (strcmp(a, "--policy") == 0 && v) {
             which = strcmp(v, "fit") == 0 ? 0 : strcmp(v, "ff") == 0 ? 1 : 2;
             i++;
@@ -186,7 +200,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--seed") == 0 && v) o.seed = strtoull(argv[++i], NULL, 0);
         else {
             fprintf(stderr, "usage: mpgc-seed004 [--policy fit|ff|both] [--iters N] [--from KIB]\n"
-                            "                    [--to KIB] [--heap KIB] [--seed N] [--scan]\n");
+                            "                    [--to KIB] [--heap KIB] [--seed N] [--scan] [--map]\n");
             return 2;
         }
     }
