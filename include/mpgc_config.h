@@ -114,6 +114,19 @@
 #define MPGC_LARGE_BLOCKS 32
 #endif
 
+/* The reserve of MPGC_POLICY_FIT: a small request does not cut a run of
+ * the longest class when fewer than this many times the recent large
+ * request (a decaying maximum) would be left; it collects first (when
+ * collection is enabled and at least that large request's size was
+ * allocated since the last collection), else takes the run's low end
+ * without bumping through it. Keeps long-lived small objects from
+ * splitting the space large buffers need, at the cost of earlier
+ * collections in a nearly full heap (docs/design.md section 2).
+ * 0 disables. */
+#ifndef MPGC_RESERVE_LARGE
+#define MPGC_RESERVE_LARGE 8
+#endif
+
 /* 1: tell valgrind memcheck that the C stack words read by the conservative
  * scan are defined (needs <valgrind/memcheck.h>). Host builds only. */
 #ifndef MPGC_VALGRIND

@@ -28,6 +28,8 @@
 #define FIT_PROBES 8u
 /* Larger non-empty classes whose heads a small request compares. */
 #define SMALL_SCAN 4u
+/* recent_large loses 1/RECENT_DECAY of itself at every large request. */
+#define RECENT_DECAY 64u
 
 size_t mpgc_class_of(size_t n) {
     if (n < MPGC_CLASS_EXACT) return n - 1;
@@ -234,17 +236,45 @@ static run_t *roomiest(const mpgc_t *gc, size_t n) {
     return NULL;
 }
 
-/* Slow path of mpgc_fl_take: rules 1-3 of docs/design.md section 2, over
+/* The highest non-empty class (MPGC_NUM_CLASSES if none). */
+static size_t top_class(const mpgc_t *gc) {
+    for (size_t w = BINMAP_WORDS; w-- > 0;)
+        if (gc->binmap[w]) return w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w]);
+    return MPGC_NUM_CLASSES;
+}
+
+/* Would giving n blocks of run r to a small request eat into the reserve:
+ * r is of the top non-empty class (the longest runs) and fewer than
+ * MPGC_RESERVE_LARGE times the recent large request would be left? */
+static bool in_reserve(const mpgc_t *gc, const run_t *r, size_t n) {
+    return r->nblocks - n < (size_t)MPGC_RESERVE_LARGE * gc->recent_large &&
+           mpgc_class_of(r->nblocks) == top_class(gc);
+}
+
+/* Slow path of mpgc_fl_take: rules 1-4 of docs/design.md section 2, over
  * the whole free space (the current run is indexed again first, so it can
  * never make a request fail). A small request's run leaves the index whole
- * and its rest becomes the current run. */
+ * and its rest becomes the current run, unless that run is the reserve
+ * (rule 4): then, if collecting is enabled and at least one recent large
+ * request's worth was allocated since the last collection, NULL (the
+ * caller collects and retries); else n blocks are cut from its low end and
+ * there is no current run, so the next small request looks again. */
 uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     if (first_fit(gc)) return take_first_fit(gc, n);
     current_retire(gc);
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
     r = find_fit(gc, n);
-    if (!r || n >= LARGE_MIN) return r ? carve(gc, r, n, true) : NULL;
+    if (!r) return NULL;
+    if (n >= LARGE_MIN) {
+        size_t decayed = gc->recent_large - gc->recent_large / RECENT_DECAY;
+        gc->recent_large = n > decayed ? n : decayed;
+        return carve(gc, r, n, true);
+    }
+    if (in_reserve(gc, r, n)) {
+        if (gc->enabled && gc->since_collect >= gc->recent_large * BLOCK) return NULL;
+        return carve(gc, r, n, false);
+    }
     unlink_run(gc, r, mpgc_class_of(r->nblocks));
     uint8_t *m = (uint8_t *)r;
     gc->bump_end = m + r->nblocks * BLOCK;

@@ -93,6 +93,8 @@ struct mpgc {
     word_t binmap[BINMAP_WORDS];
     uint8_t *bump;         /* the current run [bump, bump_end): small */
     uint8_t *bump_end;     /* requests take its low end (empty: equal) */
+    size_t recent_large;   /* blocks: the largest recent large request,
+                              decaying (freelist.c, the reserve) */
 
     unsigned lock_depth;   /* user locks + 1 while collecting */
     bool enabled;
