@@ -251,13 +251,26 @@ static bool in_reserve(const mpgc_t *gc, const run_t *r, size_t n) {
            mpgc_class_of(r->nblocks) == top_class(gc);
 }
 
+/* Should a request that would cut into the reserve fail, so that the heap
+ * is collected first? Only if a collection follows a NULL (mpgc's own,
+ * while enabled; the caller's, with cfg.caller_collects), at most once
+ * between two collections (a retry without collecting then succeeds), and
+ * once at least one recent large request's worth was allocated since the
+ * last collection (collecting sooner would not free that much). */
+static bool collect_first(mpgc_t *gc) {
+    if (!(gc->enabled || gc->cfg.caller_collects) || gc->declined_in == gc->collections + 1 ||
+        gc->since_collect < gc->recent_large * BLOCK)
+        return false;
+    gc->declined_in = gc->collections + 1;
+    return true;
+}
+
 /* Slow path of mpgc_fl_take: rules 1-4 of docs/design.md section 2, over
  * the whole free space (the current run is indexed again first, so it can
  * never make a request fail). A small request's run leaves the index whole
  * and its rest becomes the current run, unless that run is the reserve
- * (rule 4): then, if collecting is enabled and at least one recent large
- * request's worth was allocated since the last collection, NULL (the
- * caller collects and retries); else n blocks are cut from its low end and
+ * (rule 4): then NULL when collect_first() says so (the heap is collected
+ * and the request retried); else n blocks are cut from its low end and
  * there is no current run, so the next small request looks again. */
 uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     if (first_fit(gc)) return take_first_fit(gc, n);
@@ -272,7 +285,7 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
         return carve(gc, r, n, true);
     }
     if (in_reserve(gc, r, n)) {
-        if (gc->enabled && gc->since_collect >= gc->recent_large * BLOCK) return NULL;
+        if (collect_first(gc)) return NULL;
         return carve(gc, r, n, false);
     }
     unlink_run(gc, r, mpgc_class_of(r->nblocks));

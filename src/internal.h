@@ -95,6 +95,8 @@ struct mpgc {
     uint8_t *bump_end;     /* requests take its low end (empty: equal) */
     size_t recent_large;   /* blocks: the largest recent large request,
                               decaying (freelist.c, the reserve) */
+    size_t declined_in;    /* collections + 1 when the reserve last asked
+                              for a collection (at most once per cycle) */
 
     unsigned lock_depth;   /* user locks + 1 while collecting */
     bool enabled;
