@@ -223,24 +223,22 @@ static uint8_t *take_first_fit(mpgc_t *gc, size_t n) {
     return r ? carve(gc, r, n, false) : NULL;
 }
 
-/* Where a growing object moves (a realloc that could not grow in place):
- * the low end of the highest run of the top non-empty class, so that the
- * longest free space lies above it to grow into. NULL if that run is too
- * short (then the usual placement applies). */
-static run_t *roomiest(const mpgc_t *gc, size_t n) {
-    for (size_t w = BINMAP_WORDS; w-- > 0;) {
-        if (!gc->binmap[w]) continue;
-        run_t *r = gc->bins[w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w])]->prev;
-        return r->nblocks >= n ? r : NULL;
-    }
-    return NULL;
-}
-
 /* The highest non-empty class (MPGC_NUM_CLASSES if none). */
 static size_t top_class(const mpgc_t *gc) {
     for (size_t w = BINMAP_WORDS; w-- > 0;)
         if (gc->binmap[w]) return w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w]);
     return MPGC_NUM_CLASSES;
+}
+
+/* Where a growing object moves (a realloc that could not grow in place):
+ * the low end of the highest run of the top non-empty class, so that the
+ * longest free space lies above it to grow into. NULL if that run is too
+ * short (then the usual placement applies). */
+static run_t *roomiest(const mpgc_t *gc, size_t n) {
+    size_t top = top_class(gc);
+    if (top == MPGC_NUM_CLASSES) return NULL;
+    run_t *r = gc->bins[top]->prev;
+    return r->nblocks >= n ? r : NULL;
 }
 
 /* Would giving n blocks of run r to a small request eat into the reserve:
@@ -361,11 +359,7 @@ void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
  * it); else the runs of the top non-empty class are compared, and cached. */
 static size_t max_indexed_run(const mpgc_t *gc) {
     if (gc->max_run_valid) return gc->max_run;
-    size_t top = MPGC_NUM_CLASSES;
-    for (size_t w = BINMAP_WORDS; w-- > 0 && top == MPGC_NUM_CLASSES;)
-        if (gc->binmap[w])
-            top = w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w]);
-    size_t best = 0;
+    size_t top = top_class(gc), best = 0;
     if (top < MPGC_CLASS_EXACT - 1u) {
         best = top + 1;
     } else if (top < MPGC_NUM_CLASSES) {
