@@ -147,6 +147,14 @@ failed:
         mpgc_info(gc, &in);
         printf("iteration %ld: free %zu, largest free run %zu bytes\n", i, in.free, in.max_free);
         mpgc_dump_alloc_table(gc, out, stdout);
+        printf("long-lived at (KiB from the first):");
+        const unsigned char *base = (const unsigned char *)longs[0];
+        for (size_t k = 0; k < nlong; k++)
+            printf(" %.1f", ((const unsigned char *)longs[k] - base) / 1024.0);
+        printf("\nshort ring at:");
+        for (size_t k = 0; k < SHORT_N; k++)
+            if (shorts[k]) printf(" %.1f", ((const unsigned char *)shorts[k] - base) / 1024.0);
+        printf("\n");
     }
     res.failed_at = i;
     res.collections = collections(gc);
