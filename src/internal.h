@@ -235,7 +235,10 @@ static inline bool mpgc_fl_current_at(const mpgc_t *gc, const uint8_t *at) {
     return at == gc->bump && gc->bump != gc->bump_end;
 }
 /* Takes n free blocks out of the free space and returns the first; NULL if
- * no run is long enough. The caller marks them allocated. Inline because
+ * no run is long enough, or once between two collections when the
+ * placement's reserve asks for a collection first (only while collection
+ * is enabled or cfg.caller_collects: a collection or a retry follows;
+ * design.md section 2, rule 4). The caller marks the blocks allocated. Inline because
  * it is the allocation fast path: a small request takes a run of exactly n
  * blocks if one lies below the current run, else the current run's low
  * end. (An exact run above it is left for the slow path, which compares
