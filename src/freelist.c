@@ -28,6 +28,8 @@
 #define FIT_PROBES 8u
 /* Larger non-empty classes whose heads a small request compares. */
 #define SMALL_SCAN 4u
+/* Large requests under 1/MID_DIV of recent_large are placed low (rule 2). */
+#define MID_DIV 8u
 /* recent_large loses 1/RECENT_DECAY of itself at every large request. */
 #define RECENT_DECAY 64u
 
@@ -162,28 +164,27 @@ static run_t *lowest_fit(mpgc_t *gc, size_t n) {
     return NULL;
 }
 
-/* MPGC_POLICY_FIT: small requests fill the heap from the bottom, large ones
- * from the top, so that long-lived small objects do not split the long runs
- * large buffers need (bench workload 2: half the fragmentation of
- * MicroPython's first fit, no failure where it fails).
- *  - small (n < LARGE_MIN): the lowest-addressed of: the first run of n's
- *    own class that fits (exact class: its head; ranged: the first of
- *    FIT_PROBES from the head) and the heads of the next SMALL_SCAN
- *    non-empty classes, which all fit. Carved from its low end.
- *  - large: the first run of n's own class that fits, looking from the
- *    list's tail; else the highest-addressed tail of all larger non-empty
- *    classes. Carved from its high end.
+/* MPGC_POLICY_FIT: small requests fill the heap from the bottom, the
+ * largest requests from the top, so that long-lived small objects do not
+ * split the long runs large buffers need.
+ *  - high (the largest requests): the first run of n's own class that
+ *    fits, looking from the list's tail; else the highest-addressed tail of
+ *    all larger non-empty classes.
+ *  - low (small and mid-size requests): the lowest-addressed of: the first
+ *    run of n's own class that fits (exact class: its head; ranged: the
+ *    first of FIT_PROBES from the head) and the heads of the next
+ *    SMALL_SCAN non-empty classes (mid-size: of all larger classes), which
+ *    all fit.
  * Heads are low runs and tails high ones because lists are kept roughly
  * address-ordered: the sweep rebuilds them in order, and a run inserted
  * later goes to the head only when it is lower than the head.
  * Cost: O(classes), whatever the heap size. */
-static run_t *find_fit(const mpgc_t *gc, size_t n) {
+static run_t *find_fit(const mpgc_t *gc, size_t n, bool high) {
     size_t c = mpgc_class_of(n);
-    bool large = n >= LARGE_MIN;
     run_t *best = NULL;
     run_t *r = gc->bins[c];
     if (r) {
-        run_t *first = large ? r->prev : r, *q = first;
+        run_t *first = high ? r->prev : r, *q = first;
         if (c < MPGC_CLASS_EXACT - 1u) {
             best = first; /* exact class: exact fit */
         } else {
@@ -193,19 +194,19 @@ static run_t *find_fit(const mpgc_t *gc, size_t n) {
                     best = q;
                     break;
                 }
-                q = large ? q->prev : q->next;
+                q = high ? q->prev : q->next;
             } while (q != first && --probes);
         }
-        if (best && large) return best;
+        if (best && high) return best;
     }
-    size_t k = large ? SIZE_MAX : SMALL_SCAN;
+    size_t k = high || n >= LARGE_MIN ? SIZE_MAX : SMALL_SCAN;
     for (size_t w = (c + 1) / W_BITS; w < BINMAP_WORDS && k > 0; w++) {
         word_t m = gc->binmap[w];
         if (w == (c + 1) / W_BITS) m &= ~(word_t)0 << ((c + 1) % W_BITS);
         for (; m && k > 0; m &= m - 1, k--) {
             run_t *h = gc->bins[w * W_BITS + ctz_word(m)];
-            run_t *q = large ? h->prev : h;
-            if (!best || (large ? q > best : q < best)) best = q;
+            run_t *q = high ? h->prev : h;
+            if (!best || (high ? q > best : q < best)) best = q;
         }
     }
     if (best) return best;
@@ -275,7 +276,7 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     current_retire(gc);
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
-    r = find_fit(gc, n);
+    r = find_fit(gc, n, n >= LARGE_MIN && n * MID_DIV >= gc->recent_large);
     if (!r) return NULL;
     if (n >= LARGE_MIN) {
         size_t decayed = gc->recent_large - gc->recent_large / RECENT_DECAY;
