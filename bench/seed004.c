@@ -3,6 +3,7 @@
  *
  *   mpgc-seed004 [--policy fit|ff|both] [--iters N] [--from KIB] [--to KIB]
  *                [--heap KIB] [--seed N] [--scan] [--map]
+ *                [--collect own|caller|caller-early]
  *
  * The loop, as the issue gives it (one iteration):
  *   - a short-lived buffer of 16-616 B replaces the oldest of a ring of 24
@@ -28,6 +29,7 @@
  *               Reported: the smallest size from which every larger size
  *               tested survives, the failing sizes above the smallest
  *               survivor, and that size over the peak live.
+ * --collect: who collects when no run is long enough (enum below).
  * --heap K runs one size and prints its collections and first failure
  * (--map: and the heap map after a collection at that failure).
  */
@@ -52,7 +54,14 @@ typedef struct {
     uint64_t seed;
     bool scan;
     bool map; /* print the heap map when an allocation fails */
+    int collect; /* COLLECT_OWN, COLLECT_CALLER or COLLECT_CALLER_EARLY */
 } loop_opts_t;
+
+/* Who collects when an allocation finds no run: mpgc (enabled, the
+ * default); the program (mpgc_disable, then mpgc_collect and one retry, as
+ * MicroPython's gc_alloc does); the same with cfg.caller_collects, so that
+ * mpgc may ask for an early collection. */
+enum { COLLECT_OWN, COLLECT_CALLER, COLLECT_CALLER_EARLY };
 
 typedef struct {
     long failed_at;    /* -1: survived */
@@ -92,11 +101,13 @@ static loop_result_t run_loop(size_t heap, mpgc_policy_t policy, const loop_opts
     mpgc_config_t cfg = {0};
     cfg.policy = policy;
     cfg.no_stack_scan = true;
+    cfg.caller_collects = o->collect == COLLECT_CALLER_EARLY;
     mpgc_t *gc = mpgc_init(mem, heap, &cfg);
     if (!gc) {
         res.failed_at = 0;
         return res;
     }
+    if (o->collect != COLLECT_OWN) mpgc_disable(gc);
     memset(refs, 0, sizeof refs);
     memset(sizes, 0, sizeof sizes);
     mpgc_add_root(gc, refs, sizeof refs);
@@ -111,6 +122,10 @@ static loop_result_t run_loop(size_t heap, mpgc_policy_t policy, const loop_opts
     do {                                                                       \
         size_t n_ = (n);                                                       \
         void *p_ = mpgc_alloc(gc, n_, flags);                                  \
+        if (!p_ && o->collect != COLLECT_OWN) {                                \
+            mpgc_collect(gc);                                                  \
+            p_ = mpgc_alloc(gc, n_, flags);                                    \
+        }                                                                      \
         if (!p_) goto failed;                                                  \
         memset(p_, 0xA5, 8);                                                   \
         live += rounded(n_);                                                   \
@@ -191,13 +206,18 @@ static void sweep(mpgc_policy_t policy, size_t from, size_t to, const loop_opts_
 }
 
 int main(int argc, char **argv) {
-    loop_opts_t o = {200000, 4, false, false};
+    loop_opts_t o = {200000, 4, false, false, COLLECT_OWN};
     size_t from = 44, to = 256, one = 0;
     int which = 2; /* 0 fit, 1 ff, 2 both */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--scan") == 0) o.scan = true;
         else if (strcmp(a, "--map") == 0) o.map = true;
+        else if (strcmp(a, "--collect") == 0 && v) {
+            o.collect = strcmp(v, "caller") == 0 ? COLLECT_CALLER
+                        : strcmp(v, "caller-early") == 0 ? COLLECT_CALLER_EARLY : COLLECT_OWN;
+            i++;
+        }
         else if (strcmp(a, "--policy") == 0 && v) {
             which = strcmp(v, "fit") == 0 ? 0 : strcmp(v, "ff") == 0 ? 1 : 2;
             i++;
@@ -208,7 +228,8 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--seed") == 0 && v) o.seed = strtoull(argv[++i], NULL, 0);
         else {
             fprintf(stderr, "usage: mpgc-seed004 [--policy fit|ff|both] [--iters N] [--from KIB]\n"
-                            "                    [--to KIB] [--heap KIB] [--seed N] [--scan] [--map]\n");
+                            "                    [--to KIB] [--heap KIB] [--seed N] [--scan] [--map]\n"
+                            "                    [--collect own|caller|caller-early]\n");
             return 2;
         }
     }
