@@ -276,12 +276,13 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     current_retire(gc);
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
-    r = find_fit(gc, n, n >= LARGE_MIN && n * MID_DIV >= gc->recent_large);
+    bool high = n >= LARGE_MIN && n * MID_DIV >= gc->recent_large;
+    r = find_fit(gc, n, high);
     if (!r) return NULL;
-    if (n >= LARGE_MIN) {
+    if (n >= LARGE_MIN) { /* mid-size: the low end of a low run */
         size_t decayed = gc->recent_large - gc->recent_large / RECENT_DECAY;
         gc->recent_large = n > decayed ? n : decayed;
-        return carve(gc, r, n, true);
+        return carve(gc, r, n, high);
     }
     if (in_reserve(gc, r, n)) {
         if (collect_first(gc)) return NULL;
