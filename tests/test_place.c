@@ -7,7 +7,7 @@
  *  - With caller_collects, a request may fail early, at most once between
  *    two collections: a retry without collecting succeeds.
  *  - With collection enabled, seed 004's loop (bench/seed004.c) runs on a
- *    heap of 1.6x its peak live data, checked all along.
+ *    heap where MicroPython's first fit fails, checked all along.
  */
 #include <stdint.h>
 
@@ -18,6 +18,7 @@ static _Alignas(64) unsigned char mem[HEAP];
 static void *refs[71]; /* short ring 24, medium ring 6, long-lived 40, frame */
 
 static uint64_t rng;
+static mpgc_policy_t policy = MPGC_POLICY_FIT;
 static size_t uniform(size_t lo, size_t hi) { /* splitmix64 */
     uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -50,6 +51,7 @@ typedef enum { OWN, CALLER, RETRY, NONE } who_t;
 static long seed004(size_t size, who_t who, long iters, size_t *early) {
     mpgc_config_t cfg = {0};
     cfg.caller_collects = who == CALLER || who == RETRY;
+    cfg.policy = policy;
     mpgc_t *gc = precise_heap(mem, size, &cfg);
     CHECK(gc != NULL);
     if (who != OWN) mpgc_disable(gc);
@@ -103,12 +105,26 @@ static void no_early_null_when_disabled(void) {
 /* The reserve acts only with large requests and a reserve factor. */
 #define RESERVE_ON (MPGC_RESERVE_LARGE > 0 && MPGC_LARGE_BLOCKS > 0)
 
+/* The survival checks use a heap where MicroPython's first fit fails
+ * (about 1.9x the loop's peak live data, on 32-bit and 64-bit targets). */
+#define TIGHT (80 * 1024)
+
+static void first_fit_fails_there(void) {
+    if (!MPGC_ENABLE_FIRST_FIT) return;
+    size_t early;
+    policy = MPGC_POLICY_FIRST_FIT;
+    CHECK(seed004(TIGHT, OWN, 20000, &early) >= 0);
+    CHECK(seed004(TIGHT, CALLER, 20000, &early) >= 0);
+    policy = MPGC_POLICY_FIT;
+}
+
 /* caller_collects: the reserve may ask for a collection through a NULL,
- * and the loop survives at 70 KiB when the caller collects then; when it
- * retries without collecting, the retry succeeds (seed004() checks). */
+ * and the loop survives on the tight heap when the caller collects then;
+ * when it retries without collecting, the retry succeeds (seed004()
+ * checks). */
 static void caller_collects(void) {
     size_t early;
-    long failed = seed004(70 * 1024, CALLER, 20000, &early);
+    long failed = seed004(TIGHT, CALLER, 20000, &early);
     if (RESERVE_ON) {
         CHECK_EQ(failed, -1);
         CHECK(early > 0);
@@ -118,17 +134,17 @@ static void caller_collects(void) {
 }
 
 /* Collection enabled: mpgc collects early by itself and no request fails
- * early; the loop survives at 70 KiB (peak live about 43 KiB; MicroPython's
- * first fit needed 142 KiB). */
+ * early; the loop survives on the tight heap (peak live about 43 KiB). */
 static void own_collections_survive(void) {
     size_t early;
-    long failed = seed004(70 * 1024, OWN, 20000, &early);
+    long failed = seed004(TIGHT, OWN, 20000, &early);
     if (RESERVE_ON) CHECK_EQ(failed, -1);
     CHECK_EQ(early, 0);
 }
 
 int main(void) {
     RUN(no_early_null_when_disabled);
+    RUN(first_fit_fails_there);
     RUN(caller_collects);
     RUN(own_collections_survive);
     return test_done();
