@@ -41,6 +41,15 @@
 #define MPGC_ENABLE_FINALISERS 1
 #endif
 
+/* Unreachable finalisable objects ordered and finalised per collection in
+ * the safe order (docs/design.md section 4): referrers before referents,
+ * all of a batch in one collection. Costs two words of C stack per entry
+ * during finalisation, and one trace of the batch's garbage per entry.
+ * 1..32; default 32. */
+#ifndef MPGC_FINALISE_BATCH
+#define MPGC_FINALISE_BATCH 32
+#endif
+
 /* 1 (default): mpgc_set_threshold works. 0: the threshold is always -1 and
  * allocation never counts bytes. */
 #ifndef MPGC_ENABLE_THRESHOLD
@@ -150,6 +159,9 @@
 #endif
 #if MPGC_MARK_STACK_SIZE < 4
 #error "MPGC_MARK_STACK_SIZE must be at least 4"
+#endif
+#if MPGC_FINALISE_BATCH < 1 || MPGC_FINALISE_BATCH > 32
+#error "MPGC_FINALISE_BATCH must be 1..32"
 #endif
 #if MPGC_MAX_ROOTS < 1
 #error "MPGC_MAX_ROOTS must be at least 1"

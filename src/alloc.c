@@ -60,12 +60,19 @@ static bool threshold_due(const mpgc_t *gc) {
 }
 
 /* Slow path, reached when no run is long enough (rare: the heap is full or
- * fragmented): 1. collect, only while automatic collection is enabled;
- * 2. retry once. */
+ * fragmented): collect and retry, only while automatic collection is
+ * enabled. In the safe order a finalised object is freed by the collection
+ * after the one that ran its finaliser, so collect again while the last
+ * collection found unreachable finalisable objects: the request fails only
+ * once no garbage is left, finalisable or not. */
 static MPGC_NOINLINE uint8_t *alloc_slow(mpgc_t *gc, size_t nb, bool growing) {
     if (!gc->enabled) return NULL;
-    mpgc_collect_locked(gc);
-    return mpgc_fl_take(gc, nb, growing);
+    do {
+        mpgc_collect_locked(gc);
+        uint8_t *m = mpgc_fl_take(gc, nb, growing);
+        if (m) return m;
+    } while (gc->fin_pending > 0);
+    return NULL;
 }
 
 void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {

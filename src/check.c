@@ -18,7 +18,7 @@ static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *
         word_t valid = group_valid(p, gi), C = g->tail & ~g->head;
         REQUIRE(((g->head | g->tail | g->mark | g->fin) & ~valid) == 0);
         REQUIRE((g->mark & ~g->head) == 0 && (g->fin & ~g->head) == 0);
-        REQUIRE(gc->collecting || g->mark == 0);
+        REQUIRE(gc->phase != PHASE_IDLE || g->mark == 0);
         /* A continuation follows a head or a continuation. */
         word_t prev_alloc = (g->head | g->tail) << 1;
         if (gi > 0) prev_alloc |= (p->groups[gi - 1].head | p->groups[gi - 1].tail) >> (W_BITS - 1);
@@ -125,7 +125,8 @@ static bool check_locked(const mpgc_t *gc) {
     REQUIRE(listed == runs);
     REQUIRE(pools == gc->npools && total == gc->total_blocks && used == gc->used_blocks);
     REQUIRE(gc->nroots <= MPGC_MAX_ROOTS && gc->msp <= MPGC_MARK_STACK_SIZE);
-    REQUIRE(gc->collecting ? gc->lock_depth > 0 : true);
+    REQUIRE(gc->phase == PHASE_IDLE || gc->lock_depth > 0);
+    REQUIRE(!gc->pending && gc->phase != PHASE_SWEEP); /* mid-update then */
     return true;
 }
 

@@ -98,7 +98,7 @@ bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size) {
     bool overlaps = false;
     for (pool_t *q = gc->pools; q; q = q->next)
         overlaps |= lo < q->region_hi && q->region_lo < hi;
-    if (!overlaps && !gc->collecting) {
+    if (!overlaps && gc->phase == PHASE_IDLE) {
         pool_t *p = pool_layout(lo, hi);
         if (p) {
             pool_link(gc, p);
@@ -131,7 +131,7 @@ bool mpgc_remove_region(mpgc_t *gc, void *mem) {
     pool_t *p = gc->pools;
     while (p && p->region_lo != (uint8_t *)mem) p = p->next;
     bool first = p && (uint8_t *)gc >= p->region_lo && (uint8_t *)gc < p->region_hi;
-    if (p && !first && !gc->collecting && mpgc_next_used(p, 0) == p->nblocks) {
+    if (p && !first && gc->phase == PHASE_IDLE && mpgc_next_used(p, 0) == p->nblocks) {
         mpgc_fl_forget(gc, p);
         pool_unlink(gc, p);
         ok = true;
@@ -140,7 +140,11 @@ bool mpgc_remove_region(mpgc_t *gc, void *mem) {
     return ok;
 }
 
-void mpgc_set_stack_top(mpgc_t *gc, void *top) { gc->stack_top = top; }
+void mpgc_set_stack_top(mpgc_t *gc, void *top) {
+    hook_lock(gc);
+    gc->stack_top = top;
+    hook_unlock(gc);
+}
 
 /* Length in blocks of the allocation whose head is block `head`: one plus
  * the run of continuation bits after it, found a word at a time. */

@@ -94,9 +94,10 @@ struct mpgc {
     uint8_t *bump;         /* the current run [bump, bump_end): small */
     uint8_t *bump_end;     /* requests take its low end (empty: equal) */
 
-    unsigned lock_depth;   /* user locks + 1 while collecting */
+    unsigned lock_depth;   /* user locks + 1 during a collection */
     bool enabled;
-    bool collecting;
+    uint8_t phase;         /* PHASE_*: where a collection is (collect.c) */
+    unsigned callbacks;    /* user callbacks running, nested (MPGC_CALLBACK) */
     ptrdiff_t threshold;   /* bytes; -1 disabled */
     size_t since_collect;  /* bytes allocated since the last collection */
     size_t collections;
@@ -121,7 +122,38 @@ struct mpgc {
     const uint8_t *rescan_pos; /* during an overflow rescan: its position */
     const uint8_t *rescan_hi;  /* and its end, extended by later overflows */
     size_t work;               /* collection work since the last progress call */
+
+    /* Ordered finalisation (finalise.c). While `pending` is set, tracing
+     * visits unreachable objects through their fin bit instead of marking
+     * them, and records which of the batch's objects it reached. */
+    bool pending;
+    const uint8_t *const *batch; /* the batch, in ascending address order */
+    size_t batch_n;
+    uint32_t batch_hits;         /* bit i: batch[i] reached */
+    const uint8_t *visit_lo, *visit_hi; /* heads visited (NULL: none) */
+    const uint8_t *fin_cursor;   /* the next batch starts at or after this */
+    size_t fin_stalls;           /* collections in a row that finalised nothing */
+    size_t fin_pending;          /* unreachable finalisable objects last found */
 };
+
+/* Where a collection is. Calls that would change the heap's shape are
+ * refused in every phase but IDLE (mpgc.h, "Inside a collection"). */
+enum {
+    PHASE_IDLE = 0, /* no collection */
+    PHASE_ROOTS,    /* marking the roots (collect, collect_start) */
+    PHASE_OPEN,     /* between a successful collect_start and its end */
+    PHASE_FINALISE, /* running finalisers: marking still allowed */
+    PHASE_SWEEP     /* freeing: the tables are mid-update */
+};
+
+/* Calls a user callback. While any runs, mpgc_collect_end does nothing: it
+ * pairs only with a collect_start that returned true outside callbacks. */
+#define MPGC_CALLBACK(gc, call)                                                \
+    do {                                                                       \
+        (gc)->callbacks++;                                                     \
+        call;                                                                  \
+        (gc)->callbacks--;                                                     \
+    } while (0)
 
 /* ---- bit helpers ----------------------------------------------------- */
 
@@ -176,7 +208,7 @@ static inline void progress_add(mpgc_t *gc, size_t words) {
     if (!MPGC_ENABLE_PROGRESS || !gc->cfg.progress) return;
     if ((gc->work += words) < MPGC_PROGRESS_WORDS) return;
     gc->work = 0;
-    gc->cfg.progress(gc, gc->cfg.user);
+    MPGC_CALLBACK(gc, gc->cfg.progress(gc, gc->cfg.user));
 }
 
 /* ---- locking hooks ----------------------------------------------------- */
@@ -263,13 +295,18 @@ pool_t *mpgc_find_head(const mpgc_t *gc, const void *p, size_t *head);
 void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi);
 void mpgc_mark_object(mpgc_t *gc, const void *obj); /* mark and trace */
 void mpgc_mark_drain(mpgc_t *gc);
+/* Visits (gc->pending) everything reachable from obj's contents. */
+void mpgc_trace_pending(mpgc_t *gc, const void *obj);
 
 /* ---- roots.c / stack.c ----------------------------------------------- */
 void mpgc_mark_roots(mpgc_t *gc);
 void mpgc_mark_stack(mpgc_t *gc);
 
-/* ---- sweep.c ----------------------------------------------------------- */
+/* ---- finalise.c / sweep.c ---------------------------------------------- */
 void mpgc_finalise(mpgc_t *gc);
+/* Runs every pending finaliser (sweep_all), referrers first in the safe
+ * order; leaves every mark bit clear. */
+void mpgc_finalise_all(mpgc_t *gc);
 size_t mpgc_sweep(mpgc_t *gc);
 
 /* ---- collect.c --------------------------------------------------------- */

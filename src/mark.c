@@ -51,6 +51,25 @@ static inline size_t head_before(const pool_t *p, size_t b) {
     return gi * W_BITS + (W_BITS - 1 - clz_word(m));
 }
 
+/* Pending traces (finalise.c): an unmarked object is visited once, through
+ * its fin bit (which only batch members and live objects have, and batch
+ * members lose theirs while they are traced), and a batch member reached
+ * is recorded. False if already visited. */
+static MPGC_NOINLINE bool visit(mpgc_t *gc, group_t *g, word_t bit, const uint8_t *obj) {
+    if (g->fin & bit) return false;
+    g->fin |= bit;
+    if (!gc->visit_lo || obj < gc->visit_lo) gc->visit_lo = obj;
+    if (!gc->visit_hi || obj > gc->visit_hi) gc->visit_hi = obj;
+    size_t lo = 0, hi = gc->batch_n; /* the batch is sorted by address */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gc->batch[mid] < obj) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < gc->batch_n && gc->batch[lo] == obj) gc->batch_hits |= (uint32_t)1 << lo;
+    return true;
+}
+
 /* Marks the allocation that the word v designates, if any. Hot. */
 static inline void mark_candidate(mpgc_t *gc, word_t v) {
     const uint8_t *a = (const uint8_t *)v;
@@ -71,7 +90,11 @@ static inline void mark_candidate(mpgc_t *gc, word_t v) {
     }
     word_t bit = bit_of(b);
     if (g->mark & bit) return;
-    g->mark |= bit;
+    if (MPGC_UNLIKELY(gc->pending)) {
+        if (!visit(gc, g, bit, block_ptr(p, b))) return;
+    } else {
+        g->mark |= bit;
+    }
     if (g->tail & bit) return; /* no-scan: marked, never read */
     push(gc, block_ptr(p, b));
 }
@@ -133,7 +156,8 @@ static void drain_stack(mpgc_t *gc) {
     }
 }
 
-/* One pass over [lo, hi]: rescan every marked scannable object there. */
+/* One pass over [lo, hi]: rescan every marked (in a pending trace:
+ * visited) scannable object there. */
 static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
     gc->rescan_hi = hi;
     for (pool_t *p = gc->pools; p && p->base <= gc->rescan_hi; p = p->next) {
@@ -144,7 +168,8 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
             if (b > last) break;
             size_t gi = b / W_BITS;
             const group_t *g = &p->groups[gi];
-            word_t m = g->head & g->mark & ~g->tail & (~(word_t)0 << (b % W_BITS));
+            word_t grey = gc->pending ? g->fin & ~g->mark : g->mark;
+            word_t m = g->head & grey & ~g->tail & (~(word_t)0 << (b % W_BITS));
             if (!m) {
                 b = (gi + 1) * W_BITS;
                 continue;
@@ -174,8 +199,20 @@ void mpgc_mark_object(mpgc_t *gc, const void *obj) {
     mpgc_mark_drain(gc);
 }
 
+void mpgc_trace_pending(mpgc_t *gc, const void *obj) {
+    const pool_t *p = mpgc_pool_of(gc, obj);
+    size_t b = block_index(p, obj);
+    if (p->groups[b / W_BITS].tail & bit_of(b)) return; /* no-scan: reaches nothing */
+    scan_object(gc, (const uint8_t *)obj);
+    mpgc_mark_drain(gc);
+}
+
+/* Marking is open while roots are taken and while finalisers run (marking
+ * more only keeps more alive); the sweep has started clearing marks, and a
+ * pending trace uses the tables differently: ignored then. */
 void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes) {
-    if (!gc || !gc->collecting || !start) return;
+    if (!gc || !start || gc->pending) return;
+    if (gc->phase == PHASE_IDLE || gc->phase == PHASE_SWEEP) return;
     const uint8_t *lo = (const uint8_t *)start;
     const uint8_t *hi = (uintptr_t)lo + nbytes < (uintptr_t)lo ? (const uint8_t *)UINTPTR_MAX
                                                              : lo + nbytes;

@@ -8,7 +8,8 @@
 bool mpgc_add_root(mpgc_t *gc, const void *start, size_t nbytes) {
     if (!gc || !start) return false;
     hook_lock(gc);
-    bool ok = gc->nroots < MPGC_MAX_ROOTS;
+    /* Not during a collection: the root loop below may be running. */
+    bool ok = gc->nroots < MPGC_MAX_ROOTS && gc->phase == PHASE_IDLE;
     if (ok) gc->roots[gc->nroots++] = (root_t){start, nbytes};
     hook_unlock(gc);
     return ok;
@@ -18,7 +19,7 @@ bool mpgc_remove_root(mpgc_t *gc, const void *start) {
     if (!gc) return false;
     hook_lock(gc);
     bool found = false;
-    for (size_t i = 0; i < gc->nroots && !found; i++) {
+    for (size_t i = 0; i < gc->nroots && !found && gc->phase == PHASE_IDLE; i++) {
         if (gc->roots[i].start != start) continue;
         gc->roots[i] = gc->roots[--gc->nroots];
         found = true;
@@ -31,6 +32,6 @@ void mpgc_mark_roots(mpgc_t *gc) {
     for (size_t i = 0; i < gc->nroots; i++)
         mpgc_mark_range(gc, gc->roots[i].start, gc->roots[i].nbytes);
     if (gc->pin) mpgc_mark_object(gc, gc->pin);
-    if (gc->cfg.scan_roots) gc->cfg.scan_roots(gc, gc->cfg.user);
+    if (gc->cfg.scan_roots) MPGC_CALLBACK(gc, gc->cfg.scan_roots(gc, gc->cfg.user));
     if (!gc->cfg.no_stack_scan && gc->stack_top) mpgc_mark_stack(gc);
 }

@@ -12,10 +12,18 @@
  */
 #include "internal.h"
 
-size_t mpgc_mem_alloc(const mpgc_t *gc) { return gc->used_blocks * BLOCK; }
+size_t mpgc_mem_alloc(const mpgc_t *gc) {
+    hook_lock(gc);
+    size_t used = gc->used_blocks * BLOCK;
+    hook_unlock(gc);
+    return used;
+}
 
 ptrdiff_t mpgc_mem_free(const mpgc_t *gc) {
-    return (ptrdiff_t)((gc->total_blocks - gc->used_blocks) * BLOCK);
+    hook_lock(gc);
+    ptrdiff_t left = (ptrdiff_t)((gc->total_blocks - gc->used_blocks) * BLOCK);
+    hook_unlock(gc);
+    return left;
 }
 
 /* Largest allocation, in blocks: the longest head+continuation run; and

@@ -1,5 +1,6 @@
 /*
- * sweep.c - finalisers, then freeing everything unmarked, a word at a time.
+ * sweep.c - freeing everything unmarked, a word at a time (finalisers have
+ * run before: finalise.c).
  *
  * For W_BITS blocks at once, with C the continuation bits and LH the live
  * (marked) heads, the blocks owned by live objects are
@@ -11,32 +12,6 @@
  * allocated and not owned is garbage. The object contents are never read.
  */
 #include "internal.h"
-
-/* Runs the finaliser of every unreachable MPGC_FINALISE object, in address
- * order, with the heap locked. MPGC_FINALISE_SAFE first marks and traces the
- * object, so that it and all it references survive this collection. */
-void mpgc_finalise(mpgc_t *gc) {
-    if (!MPGC_ENABLE_FINALISERS) return;
-    /* Without a callback nothing can look at or resurrect the object. */
-    bool safe = gc->cfg.finalise_order == MPGC_FINALISE_SAFE && gc->cfg.finaliser;
-    for (pool_t *p = gc->pools; p; p = p->next) {
-        for (size_t gi = 0; gi < p->ngroups; gi++) {
-            group_t *g = &p->groups[gi];
-            word_t above = ~(word_t)0;
-            word_t pend;
-            /* Re-read each time: tracing may mark later objects (they are
-             * then finalised by a later collection, after this one). */
-            while ((pend = g->fin & ~g->mark & above) != 0) {
-                unsigned i = ctz_word(pend);
-                uint8_t *obj = block_ptr(p, gi * W_BITS + i);
-                if (safe) mpgc_mark_object(gc, obj);
-                g->fin &= ~((word_t)1 << i);
-                if (gc->cfg.finaliser) gc->cfg.finaliser(gc, obj, gc->cfg.user);
-                above = i + 1 < W_BITS ? ~(word_t)0 << (i + 1) : 0;
-            }
-        }
-    }
-}
 
 /* Re-indexes every free run of p, in address order. */
 static void rebuild_runs(mpgc_t *gc, pool_t *p) {

@@ -127,11 +127,87 @@ __attribute__((noinline)) static void work(thr_t *me) {
     pthread_mutex_unlock(&M);
 }
 
+/* The observer: a thread outside the parking protocol that calls every
+ * other public function while the workers allocate and collect, relying on
+ * the lock hooks alone (TSan checks that this is race-free). Objects it
+ * keeps live in a registered root array, stored there while it holds the
+ * mutex, because its stack is never scanned. */
+static _Alignas(64) uint8_t region[16 * 1024];
+static void *obs_roots[4];
+static volatile int workers_left = NT;
+static int obs_errors;
+static void sink(void *ctx, const char *s, size_t n) { (void)ctx, (void)s, (void)n; }
+
+static void *observer_main(void *arg) {
+    (void)arg;
+    volatile int top = 0;
+    unsigned long rounds = 0;
+    obs_errors += !mpgc_add_root(gc, obs_roots, sizeof obs_roots); /* (CHECK is not thread-safe) */
+    while (__atomic_load_n(&workers_left, __ATOMIC_ACQUIRE) > 0 || rounds < 50) {
+        rounds++;
+        (void)mpgc_mem_alloc(gc); /* two calls: another thread may run between */
+        obs_errors += mpgc_mem_free(gc) < 0;
+        obs_errors += mpgc_threshold(gc) != 4 * 1024;
+        mpgc_set_threshold(gc, 4 * 1024);
+        obs_errors += !mpgc_isenabled(gc);
+        mpgc_enable(gc);
+        (void)mpgc_is_locked(gc);
+        mpgc_info_t info;
+        mpgc_info(gc, &info);
+        obs_errors += info.used + info.free != info.total;
+        obs_errors += !mpgc_check(gc);
+        if (rounds % 16 == 0) mpgc_dump_alloc_table(gc, sink, NULL);
+        /* Its own objects: allocated, resized, flagged, freed under the
+         * mutex (a collection between the call and the store would not
+         * see them otherwise). */
+        pthread_mutex_lock(&M); /* as a collector: the workers are parked */
+        mpgc_set_stack_top(gc, (void *)&top);
+        mpgc_lock(gc);
+        obs_errors += mpgc_alloc(gc, 16, 0) != NULL; /* locked: refused */
+        mpgc_unlock(gc);
+        void *p = mpgc_alloc(gc, 40, 0);
+        obs_roots[rounds % 4] = p;
+        if (p) obs_roots[rounds % 4] = mpgc_realloc(gc, p, 200, true);
+        if (obs_roots[rounds % 4]) {
+            obs_errors += mpgc_size(gc, obs_roots[rounds % 4]) < 200;
+            obs_errors += !mpgc_set_finaliser(gc, obs_roots[rounds % 4], false);
+        }
+        if (rounds % 3 == 0) {
+            mpgc_free(gc, obs_roots[(rounds + 1) % 4]);
+            obs_roots[(rounds + 1) % 4] = NULL;
+        }
+        /* Pools come and go; collections, as any, from the mutex. */
+        if (mpgc_add_region(gc, region, sizeof region)) {
+            mpgc_collect(gc);
+            mpgc_remove_region(gc, region); /* may hold objects: may fail */
+        }
+        /* A three-step collection: the hook is held from start to end. */
+        if (rounds % 8 == 0 && mpgc_collect_start(gc)) {
+            mpgc_mark_range(gc, obs_roots, sizeof obs_roots);
+            mpgc_collect_end(gc);
+        }
+        pthread_mutex_unlock(&M);
+        static int extra;
+        if (mpgc_add_root(gc, &extra, sizeof extra)) obs_errors += !mpgc_remove_root(gc, &extra);
+        obs_errors += mpgc_collect_end(gc) != 0; /* nothing open: no-op */
+    }
+    /* Give the pool back for good (a collection empties it first). */
+    pthread_mutex_lock(&M);
+    for (int i = 0; i < 4; i++) obs_roots[i] = NULL;
+    mpgc_set_stack_top(gc, (void *)&top);
+    mpgc_collect(gc);
+    mpgc_remove_region(gc, region);
+    pthread_mutex_unlock(&M);
+    obs_errors += !mpgc_remove_root(gc, obs_roots);
+    return NULL;
+}
+
 static void *thread_main(void *arg) {
     thr_t *me = arg;
     volatile int top = 0;
     me->top = (const uint8_t *)&top;
     work(me);
+    __atomic_fetch_sub(&workers_left, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -164,12 +240,16 @@ int main(void) {
         thr[i].id = i;
         CHECK(pthread_create(&t[i], NULL, thread_main, &thr[i]) == 0);
     }
+    pthread_t obs;
+    CHECK(pthread_create(&obs, NULL, observer_main, NULL) == 0);
     size_t colls = 0;
     for (int i = 0; i < NT; i++) {
         pthread_join(t[i], NULL);
         CHECK_EQ(thr[i].errors, 0);
         colls += thr[i].collections;
     }
+    pthread_join(obs, NULL);
+    CHECK_EQ(obs_errors, 0);
     mpgc_info_t info;
     mpgc_info(gc, &info);
     CHECK(colls > 0 && info.collections > colls); /* explicit and threshold ones */
@@ -178,6 +258,16 @@ int main(void) {
     mpgc_set_stack_top(gc, NULL);
     mpgc_collect(gc);
     CHECK_EQ(mpgc_mem_alloc(gc), 0);
+    /* Shutdown, and the calls that need no heap. */
+    mpgc_alloc(gc, 64, MPGC_FINALISE);
+    CHECK(mpgc_sweep_all(gc) >= 1);
+    CHECK_EQ(mpgc_mem_alloc(gc), 0);
+    CHECK(mpgc_region_bytes(100) > 100);
+    mpgc_sysmem_t sm;
+    (void)mpgc_sys_total();
+    (void)mpgc_sys_heap(&sm);
+    (void)mpgc_sys_page(&sm);
+    (void)mpgc_sys_mmz(&sm);
     printf("%zu collections\n", info.collections);
     return test_done();
 }

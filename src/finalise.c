@@ -1,0 +1,247 @@
+/*
+ * finalise.c - where finalisers run: between marking and sweeping, heap
+ * locked, in the order of docs/design.md section 4.
+ *
+ * Safe order, one collection. P = unreachable objects with a pending
+ * finaliser (fin & ~mark on a head, after the roots are marked).
+ *  1. gather: up to MPGC_FINALISE_BATCH members of P, in address order from
+ *     fin_cursor (wrapping), form the batch; their fin bits are cleared.
+ *     Every other member of P is marked and traced now: it waits for a
+ *     later collection, and so does any batch member it reaches ("blocked":
+ *     marked by that trace).
+ *  2. reach: for each unblocked member x, a pending trace visits what x's
+ *     contents reach (mark.c: unmarked objects get their fin bit as a
+ *     visited bit) and records which batch members it met: reach[x]. The
+ *     visited bits are then cleared (fin &= mark over the visited range:
+ *     garbage has no fin bit of its own at this point).
+ *  3. order: repeatedly, the unblocked members that nothing left reaches,
+ *     except members of their own cycle (a source of the reach graph), run
+ *     their finalisers, in address order. So a referrer always runs before
+ *     its referents, and everything is intact while finalisers run.
+ *  4. keep: every batch member is marked and traced, so that it and all it
+ *     reaches survive this collection; blocked members get their fin bit
+ *     back. A finalised object still unreachable at the next collection is
+ *     freed then, unless its finaliser stored it somewhere (resurrection).
+ * Progress: a batch whose members are all blocked moves fin_cursor past it,
+ * so the next collection takes the next window of P; a source of P (a
+ * member that nothing reaches) is unblocked in its window. If a whole lap
+ * of windows finalises nothing (cycles longer than a batch), the first
+ * member of the next batch is finalised regardless.
+ */
+#include "internal.h"
+
+#define BATCH MPGC_FINALISE_BATCH
+
+typedef struct {
+    const uint8_t *obj[BATCH]; /* ascending addresses */
+    uint32_t reach[BATCH];     /* batch members reached from obj[i]'s contents */
+    size_t n;
+} batch_t;
+
+/* Calls f(gc, ctx, p, group index, pending bits) for every group with heads
+ * in P, in address order from block `from` of pool `start` to the end of the
+ * heap and then from the start of the heap (wrap). f returns false to stop.
+ * The pending bits are read per group just before f is called. */
+typedef bool (*pend_fn)(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend);
+
+static void for_pending(mpgc_t *gc, const uint8_t *from, pend_fn f, void *ctx) {
+    for (int lap = 0; lap < 2; lap++) {
+        for (pool_t *p = gc->pools; p; p = p->next) {
+            if (lap == 0 ? p->end <= from : p->base > from) continue;
+            size_t first = lap == 0 && from > p->base ? block_index(p, from) : 0;
+            size_t stop = lap == 1 && from < p->end ? block_index(p, from) : p->nblocks;
+            for (size_t gi = first / W_BITS; gi * W_BITS < stop; gi++) {
+                group_t *g = &p->groups[gi];
+                word_t pend = g->head & g->fin & ~g->mark;
+                if (gi == first / W_BITS) pend &= ~(word_t)0 << (first % W_BITS);
+                if (stop - gi * W_BITS < W_BITS) pend &= ((word_t)1 << (stop - gi * W_BITS)) - 1;
+                if (pend && !f(gc, ctx, p, gi, pend)) return;
+            }
+        }
+    }
+}
+
+typedef struct {
+    batch_t *t;
+    size_t found;             /* members of P seen */
+    const uint8_t *last;      /* the batch's last member in walk order */
+} gather_t;
+
+/* Step 1a: the first BATCH members from the cursor join the batch, their
+ * fin bits cleared (so that step 1b does not see them); all are counted. */
+static bool take(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
+    (void)gc;
+    gather_t *s = ctx;
+    s->found += popcount_word(pend);
+    for (; pend && s->t->n < BATCH; pend &= pend - 1) {
+        size_t b = gi * W_BITS + ctz_word(pend);
+        const uint8_t *obj = block_ptr(p, b);
+        size_t i = s->t->n++;
+        while (i > 0 && s->t->obj[i - 1] > obj) { /* a wrapped walk is not sorted */
+            s->t->obj[i] = s->t->obj[i - 1];
+            i--;
+        }
+        s->t->obj[i] = obj;
+        s->last = obj;
+        p->groups[gi].fin &= ~bit_of(b);
+    }
+    return true;
+}
+
+/* Step 1b: every other member of P waits, marked and traced. */
+static bool defer(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
+    (void)ctx;
+    for (; pend; pend &= pend - 1) mpgc_mark_object(gc, block_ptr(p, gi * W_BITS + ctz_word(pend)));
+    return true;
+}
+
+static bool is_marked(const mpgc_t *gc, const uint8_t *obj) {
+    const pool_t *p = mpgc_pool_of(gc, obj);
+    size_t b = block_index(p, obj);
+    return (p->groups[b / W_BITS].mark & bit_of(b)) != 0;
+}
+
+static void set_fin(const mpgc_t *gc, const uint8_t *obj) {
+    const pool_t *p = mpgc_pool_of(gc, obj);
+    size_t b = block_index(p, obj);
+    p->groups[b / W_BITS].fin |= bit_of(b);
+}
+
+/* Clears the visited (fin) bits of unmarked heads in [lo, hi]. */
+static void clear_visits(mpgc_t *gc) {
+    const uint8_t *lo = gc->visit_lo, *hi = gc->visit_hi;
+    gc->visit_lo = gc->visit_hi = NULL;
+    if (!lo) return;
+    for (pool_t *p = gc->pools; p && p->base <= hi; p = p->next) {
+        if (p->end <= lo) continue;
+        size_t b0 = lo > p->base ? block_index(p, lo) : 0;
+        size_t b1 = hi < p->end ? block_index(p, hi) : p->nblocks - 1;
+        for (size_t gi = b0 / W_BITS; gi <= b1 / W_BITS; gi++)
+            p->groups[gi].fin &= p->groups[gi].mark;
+    }
+}
+
+/* Step 2: reach[i] for each unblocked member; `live` gets their bits. */
+static uint32_t compute_reach(mpgc_t *gc, batch_t *t) {
+    uint32_t unblocked = 0;
+    gc->batch = t->obj;
+    gc->batch_n = t->n;
+    gc->pending = true;
+    for (size_t i = 0; i < t->n; i++) {
+        t->reach[i] = 0;
+        if (is_marked(gc, t->obj[i])) continue;
+        unblocked |= (uint32_t)1 << i;
+        gc->batch_hits = 0;
+        mpgc_trace_pending(gc, t->obj[i]);
+        clear_visits(gc);
+        t->reach[i] = gc->batch_hits & ~((uint32_t)1 << i);
+    }
+    gc->pending = false;
+    gc->batch = NULL;
+    gc->batch_n = 0;
+    return unblocked;
+}
+
+/* Members of `left` that no other member of `left` reaches, except members
+ * that they reach too (their own cycle). Never empty if `left` is not: the
+ * reach relation is transitive, so some cycle (or single member) is a
+ * source. */
+static uint32_t sources(const batch_t *t, uint32_t left) {
+    uint32_t ready = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        uint32_t bi = (uint32_t)1 << i;
+        if (!(left & bi)) continue;
+        bool source = true;
+        for (size_t j = 0; j < t->n && source; j++)
+            if (j != i && (left >> j & 1u) && (t->reach[j] & bi)) source = (t->reach[i] >> j & 1u) != 0;
+        if (source) ready |= bi;
+    }
+    return ready;
+}
+
+static void run_finaliser(mpgc_t *gc, const uint8_t *obj) {
+    MPGC_CALLBACK(gc, gc->cfg.finaliser(gc, (void *)(uintptr_t)obj, gc->cfg.user));
+}
+
+/* One batch, steps 1-4. Returns the number of finalisers run. */
+static size_t finalise_batch(mpgc_t *gc) {
+    batch_t t;
+    t.n = 0;
+    gather_t s = {&t, 0, NULL};
+    for_pending(gc, gc->fin_cursor, take, &s);
+    gc->fin_pending = 0;
+    if (t.n == 0) return 0;
+    for_pending(gc, gc->fin_cursor, defer, NULL);
+    gc->fin_pending = s.found;
+    gc->fin_cursor = s.last + BLOCK; /* the next batch starts past this one */
+
+    uint32_t left = compute_reach(gc, &t);
+    size_t windows = (s.found + BATCH - 1) / BATCH;
+    if (!left && ++gc->fin_stalls > windows) left = 1; /* a whole lap stalled */
+    if (left) gc->fin_stalls = 0;
+    uint32_t run = left;
+    while (left) {
+        uint32_t ready = sources(&t, left);
+        for (size_t i = 0; i < t.n; i++)
+            if (ready >> i & 1u) run_finaliser(gc, t.obj[i]);
+        left &= ~ready;
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        if (!(run >> i & 1u)) set_fin(gc, t.obj[i]); /* blocked: waits */
+        mpgc_mark_object(gc, t.obj[i]);
+    }
+    return (size_t)popcount_word(run);
+}
+
+/* MicroPython's order (and the order when there is no finaliser to run):
+ * every member of P, in address order, freed by this collection's sweep. */
+static void finalise_unordered(mpgc_t *gc) {
+    for (pool_t *p = gc->pools; p; p = p->next) {
+        for (size_t gi = 0; gi < p->ngroups; gi++) {
+            group_t *g = &p->groups[gi];
+            word_t pend;
+            while ((pend = g->head & g->fin & ~g->mark) != 0) {
+                unsigned i = ctz_word(pend);
+                g->fin &= ~((word_t)1 << i);
+                if (gc->cfg.finaliser) run_finaliser(gc, block_ptr(p, gi * W_BITS + i));
+            }
+        }
+    }
+    gc->fin_pending = 0;
+}
+
+static bool ordered(const mpgc_t *gc) {
+    return gc->cfg.finalise_order == MPGC_FINALISE_SAFE && gc->cfg.finaliser;
+}
+
+void mpgc_finalise(mpgc_t *gc) {
+    if (!MPGC_ENABLE_FINALISERS) return;
+    gc->phase = PHASE_FINALISE;
+    if (ordered(gc)) finalise_batch(gc);
+    else finalise_unordered(gc);
+}
+
+static void clear_marks(mpgc_t *gc) {
+    for (pool_t *p = gc->pools; p; p = p->next)
+        for (size_t gi = 0; gi < p->ngroups; gi++) p->groups[gi].mark = 0;
+}
+
+/* Nothing is a root: batches until no finaliser is pending, each batch's
+ * marks cleared before the next (they only kept objects for a collection
+ * that will not come). Every batch finalises at least one object or moves
+ * the cursor, and a lap without progress forces one. */
+void mpgc_finalise_all(mpgc_t *gc) {
+    if (!MPGC_ENABLE_FINALISERS) return;
+    gc->phase = PHASE_FINALISE;
+    if (ordered(gc)) {
+        gc->fin_stalls = 0;
+        do {
+            clear_marks(gc);
+            finalise_batch(gc);
+        } while (gc->fin_pending > 0);
+    } else {
+        finalise_unordered(gc);
+    }
+    clear_marks(gc);
+    gc->fin_pending = 0;
+}
