@@ -46,7 +46,8 @@
  * FUZZ_OFF (a bit mask, default 0) leaves parts out, to time how fast each
  * part finds a bug: 1 nested collect_start/collect_end in callbacks,
  * 2 mpgc_sweep_all, 4 the finaliser order check, 8 the failed-allocation
- * check, 16 region/root/finaliser changes from callbacks.
+ * check, 16 region/root/finaliser changes from callbacks, 32 mark_range
+ * from the progress callback.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -136,6 +137,26 @@ static int cb_nest;
 
 static const uint8_t *in;
 static size_t in_left;
+
+#ifdef FUZZ_TRACE /* -DFUZZ_TRACE: print every operation */
+#define TRACE(...) fprintf(stderr, __VA_ARGS__)
+#else
+#define TRACE(...) ((void)0)
+#endif
+
+#ifdef FUZZ_STATS /* -DFUZZ_STATS: count what the checks saw, print at exit */
+enum { S_COLL, S_FIN, S_ORDER, S_FREED, S_C, S_DRAIN, S_SWEEPALL, S_C3, S_PROG, S_INSIDE, S_REGION, S_RESUR, S_N };
+static const char *stat_names[S_N] = {"collections", "finalisers", "order checks with a pending referrer candidate",
+    "objects freed by collections", "failed-allocation checks", "drains", "sweep_all", "collect_start accepted",
+    "progress calls acted on", "calls inside collections", "regions given back", "resurrections"};
+static unsigned long stats[S_N];
+#define STAT(k) (stats[k]++)
+__attribute__((destructor)) static void print_stats(void) {
+    for (int k = 0; k < S_N; k++) fprintf(stderr, "%12lu %s\n", stats[k], stat_names[k]);
+}
+#else
+#define STAT(k) ((void)0)
+#endif
 
 #define FAIL(...)                                                              \
     do {                                                                       \
@@ -263,6 +284,9 @@ static void seg_begin(void) {
     seg.strict = roots_reach();
     if (pinned) seg.strict |= values_reach((void *const *)&pinned, 1);
     op_nseg++;
+    STAT(S_COLL);
+    TRACE("  collection %zu: reachable %llx of %llx\n", c, (unsigned long long)seg.strict,
+          (unsigned long long)present());
 }
 
 /* The segment is over: what did the engine free, and was it allowed? */
@@ -296,9 +320,13 @@ static void seg_end(bool ended) {
         if (op_target >= 0) stay &= ~BIT(op_target);
         if (stay) FAIL("MicroPython order: unreachable %p survived a collection", (void *)objs[__builtin_ctzll(stay)].p);
     }
+    TRACE("  collection %zu %s: freed %llx\n", seg.coll, ended ? "ended" : "goes on", (unsigned long long)freed);
     for (int i = 0; i < NOBJ; i++)
         if (freed & BIT(i)) model_drop(i);
     op_freed += (unsigned)popc(freed);
+#ifdef FUZZ_STATS
+    stats[S_FREED] += (unsigned)popc(freed);
+#endif
 }
 
 static void begin_op(void) {
@@ -358,16 +386,21 @@ static void inside_call(int kind) {
     size_t c0 = collections(), used0 = mpgc_mem_alloc(gc);
     unsigned nseg0 = op_nseg, fins0 = op_fins;
     uint8_t c = byte();
+    STAT(S_INSIDE);
+    TRACE("    %s: call %u\n", where, c % 22u);
     switch (c % 22) {
     case 0: break;
-    case 1:
-        if (mpgc_alloc(gc, 1 + byte() % (4 * BLK), byte() & 3u)) FAIL("alloc succeeded in %s", where);
+    case 1: {
+        size_t n = 1 + byte() % (4 * BLK);
+        if (mpgc_alloc(gc, n, byte() & 3u)) FAIL("alloc succeeded in %s", where);
         break;
+    }
     case 2: {
         int i = held_obj(kind);
         unsigned r0 = reports;
         void *v = i >= 0 ? objs[i].p : byte() & 1 ? NULL : pick_value();
-        if (mpgc_realloc(gc, v, 1 + byte() % (8 * BLK), byte() & 1)) FAIL("realloc succeeded in %s", where);
+        size_t n = 1 + byte() % (8 * BLK);
+        if (mpgc_realloc(gc, v, n, byte() & 1)) FAIL("realloc succeeded in %s", where);
         if (i >= 0 && (reports != r0 + 1 || last_report != MPGC_BAD_LOCKED))
             FAIL("realloc in %s: not reported as MPGC_BAD_LOCKED", where);
         if (i >= 0 && !intact(i)) FAIL("realloc in %s changed its object", where);
@@ -464,10 +497,11 @@ static void inside_call(int kind) {
     }
     case 17: /* mark_range: a root in scan_roots and between start and end,
                 keeps alive in a finaliser, may or may not in progress */
-        if (quiet || in_sweep_all) break;
+        if (quiet || in_sweep_all || (kind == K_PROG && (FUZZ_OFF & 32))) break;
         for (int k = 0; k < 4; k++) cbvals[k] = pick_value();
         mpgc_mark_range(gc, cbvals, sizeof cbvals);
-        if (kind == K_SCAN || kind == K_BETWEEN) seg.strict |= values_reach(cbvals, 4);
+        op_perturbed = true; /* roots that are gone after this collection */
+        if (kind == K_SCAN || kind == K_BETWEEN) seg.strict |= values_reach(cbvals, 4); /* this collection's */
         else if (kind == K_FIN) seg.late |= values_reach(cbvals, 4), op_perturbed = true;
         else seg.maykeep |= values_reach(cbvals, 4), op_perturbed = true;
         break;
@@ -485,11 +519,13 @@ static void inside_call(int kind) {
         if (r != 0 && r < n) FAIL("region_bytes(%zu) = %zu", n, r);
         break;
     }
-    default: /* the bad-pointer paths while locked */
+    default: { /* the bad-pointer paths while locked */
         (void)mpgc_size(gc, pick_value());
         mpgc_free(gc, pick_value());
-        if (mpgc_realloc(gc, pick_value(), 1 + byte(), true)) FAIL("realloc succeeded in %s", where);
+        void *v = pick_value();
+        if (mpgc_realloc(gc, v, 1 + byte(), true)) FAIL("realloc succeeded in %s", where);
         break;
+    }
     }
     if (collections() != c0 || op_nseg != nseg0 || op_fins != fins0)
         FAIL("a collection ran inside %s (call %u)", where, c % 22u);
@@ -511,6 +547,7 @@ static void on_finalise(mpgc_t *g, void *obj, void *user) {
     if (i < 0) FAIL("finaliser for %p, not an object of the model", obj);
     if (!objs[i].fin) FAIL("finaliser for %p ran twice, or without MPGC_FINALISE", obj);
     if (!mpgc_is_locked(g)) FAIL("finaliser runs unlocked");
+    TRACE("   finaliser #%d %p\n", i, obj);
     graph();
     set_t strict = 0, late = 0, maykeep = 0;
     if (!in_sweep_all) {
@@ -529,6 +566,7 @@ static void on_finalise(mpgc_t *g, void *obj, void *user) {
             for (int x = 0; x < NOBJ; x++)
                 if (objs[x].p && objs[x].fin && x != i) pending |= BIT(x);
             pending &= ~(strict | late | maykeep);
+            if (pending) STAT(S_ORDER);
             for (int x = 0; x < NOBJ; x++)
                 if ((pending & BIT(x)) && (reach[x] & BIT(i)) && !(reach[i] & BIT(x)))
                     FAIL("finaliser of %p runs before that of %p, which reaches it (order)", obj,
@@ -540,6 +578,7 @@ static void on_finalise(mpgc_t *g, void *obj, void *user) {
     if (!mpgc_check(g)) FAIL("mpgc_check false in a finaliser");
     objs[i].fin = false;
     op_fins++;
+    STAT(S_FIN);
     if (!in_sweep_all) {
         seg.finalised |= BIT(i);
         if (SAFE) seg.protect |= reach[i];
@@ -552,6 +591,7 @@ static void on_finalise(mpgc_t *g, void *obj, void *user) {
         void *old = rootA[resurrect_slot];
         if (old && old != obj) op_perturbed = true;
         rootA[resurrect_slot] = obj;
+        STAT(S_RESUR);
     }
 }
 
@@ -572,6 +612,7 @@ static void on_progress(mpgc_t *g, void *user) {
     check_user(user);
     if (!mpgc_is_locked(g)) FAIL("progress callback runs unlocked");
     if (!prog_every || ++prog_calls % prog_every) return;
+    STAT(S_PROG);
     (void)mpgc_check(g); /* may come during the sweep, where it is false */
     inside_call(K_PROG);
 }
@@ -668,6 +709,7 @@ static void adopt(int i, uint8_t *p, size_t n, bool noscan, bool fin) {
 static void check_failed_alloc(size_t n) {
     size_t need = (n + BLK - 1) / BLK * BLK;
     if (need > pool1_bytes && !(region2_on && need <= pool2_bytes)) return; /* fits no pool */
+    STAT(S_C);
     set_t r = roots_reach(), dead = present() & ~r;
     if (dead) {
         int i = __builtin_ctzll(dead);
@@ -684,6 +726,7 @@ static void op_alloc(void) {
     bool locked = user_depth > 0, en = enabled;
     begin_op();
     uint8_t *p = mpgc_alloc(gc, n, flags);
+    TRACE("  alloc(%zu, %u) = %p -> #%d%s\n", n, flags, (void *)p, slot, fail_mode ? " (fail_alloc)" : "");
     op_newp = p;
     end_op();
     bool failing = fail_mode;
@@ -752,6 +795,7 @@ static void op_realloc(void) {
     pinned = i >= 0 ? v : NULL;
     unsigned r0 = reports;
     uint8_t *q = mpgc_realloc(gc, v, n, move);
+    TRACE("  realloc(%p #%d, %zu, %d) = %p\n", v, i, n, move, (void *)q);
     op_newp = q != v ? q : NULL;
     end_op();
     pinned = NULL;
@@ -808,6 +852,7 @@ static void op_store(void) {
     size_t at = (byte() % (o->blocks * BLK / W)) * W;
     memcpy(o->p + at, &v, W);
     memcpy(o->shadow + at, &v, W);
+    TRACE("  #%d[%zu] = %p (#%d)\n", (int)(o - objs), at, v, find(v));
     graph_ok = false;
 }
 
@@ -850,6 +895,7 @@ static void op_collect3(void) {
         return;
     }
     if (locked) FAIL("collect_start accepted while locked");
+    STAT(S_C3);
     if (!seg.open) FAIL("collect_start did not scan the roots");
     if (MPGC_ENABLE_LOCK_HOOKS && hook_depth < 1) FAIL("collect_start did not keep the thread hook");
     if (!mpgc_is_locked(gc)) FAIL("not locked between collect_start and collect_end");
@@ -888,6 +934,7 @@ static void op_sweep_all(void) {
     }
     for (int i = 0; i < NOBJ; i++)
         if ((pend & BIT(i)) && objs[i].fin) FAIL("sweep_all did not run the finaliser of %p", (void *)objs[i].p);
+    STAT(S_SWEEPALL);
     if (op_fins != (unsigned)popc(pend)) FAIL("sweep_all ran %u finalisers, %d pending", op_fins, popc(pend));
     if (mpgc_mem_alloc(gc) != 0) FAIL("sweep_all left %zu bytes allocated", mpgc_mem_alloc(gc));
     if (r != (size_t)popc(all)) FAIL("sweep_all returned %zu for %d objects", r, popc(all));
@@ -906,6 +953,7 @@ static void op_drain(void) {
         user_depth--;
     }
     quiet = true;
+    STAT(S_DRAIN);
     set_t r = roots_reach();
     int n = 0;
     for (int i = 0; i < NOBJ; i++)
@@ -962,6 +1010,7 @@ static void op_region(void) {
     if (gone && !empty) FAIL("remove_region gave back a pool holding an allocation");
     if (!gone && empty && user_depth == 0) FAIL("remove_region refused an empty pool");
     region2_on = !gone;
+    if (gone) STAT(S_REGION);
 }
 
 static void op_info(void) {
@@ -998,17 +1047,22 @@ static void op_scratch(void) {
     mpgc_disable(h); /* no collection: nothing is rooted */
     if (!mpgc_check(h)) FAIL("scratch heap: check after init");
     size_t n = 0;
-    for (int k = byte() % 8; k > 0; k--) n += mpgc_alloc(h, 1 + byte(), byte() & 3u) != NULL;
+    for (int k = byte() % 8; k > 0; k--) {
+        size_t m = 1 + byte();
+        n += mpgc_alloc(h, m, byte() & 3u) != NULL;
+    }
     if (!mpgc_check(h)) FAIL("scratch heap: check");
     if (mpgc_sweep_all(h) != n || mpgc_mem_alloc(h) != 0) FAIL("scratch heap: sweep_all");
 }
 
 static void op_misc(void) {
-    switch (byte() % 24) {
-    case 0: rootA[byte() % NROOT] = pick_value(); break;
-    case 1: rootB[byte() % NROOT] = pick_value(); break;
-    case 2: rootC[byte() % NROOT] = pick_value(); break;
-    case 3: rootD[byte() % NROOT] = pick_value(); break;
+    uint8_t m = byte();
+    TRACE("  misc %u\n", m % 24u);
+    switch (m % 24) {
+    case 0: { int k = byte() % NROOT; rootA[k] = pick_value(); } break;
+    case 1: { int k = byte() % NROOT; rootB[k] = pick_value(); } break;
+    case 2: { int k = byte() % NROOT; rootC[k] = pick_value(); } break;
+    case 3: { int k = byte() % NROOT; rootD[k] = pick_value(); } break;
     case 4:
         if (rootB_on) rootB_on = !mpgc_remove_root(gc, rootB);
         else rootB_on = mpgc_add_root(gc, rootB, sizeof rootB);
@@ -1072,9 +1126,9 @@ static void op_misc(void) {
     case 20: op_scratch(); break;
     case 21:
         if (byte() == 0) { /* port functions: read /proc, so rarely */
-            mpgc_sysmem_t m;
+            mpgc_sysmem_t sm;
             (void)mpgc_sys_total();
-            (void)mpgc_sys_heap(&m), (void)mpgc_sys_page(&m), (void)mpgc_sys_mmz(&m);
+            (void)mpgc_sys_heap(&sm), (void)mpgc_sys_page(&sm), (void)mpgc_sys_mmz(&sm);
         }
         break;
     case 22: if (byte() & 1) op_collect3(); break;
@@ -1154,6 +1208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (in_left) {
         uint8_t op = byte() % 32;
         int k = op < 9 ? 0 : op < 11 ? 1 : op < 14 ? 2 : op < 19 ? 3 : op < 21 ? 4 : op < 23 ? 5 : op < 25 ? 6 : 7;
+        TRACE("%s\n", names[k]);
         switch (k) {
         case 0: op_alloc(); break;
         case 1: op_free(); break;
