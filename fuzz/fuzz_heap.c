@@ -718,6 +718,16 @@ static void check_failed_alloc(size_t n) {
     }
 }
 
+/* Frees an allocation the model has no slot for (unlocking first: a
+ * finaliser may have taken a lock during the allocation). */
+static void give_back(void *p) {
+    while (user_depth) {
+        mpgc_unlock(gc);
+        user_depth--;
+    }
+    mpgc_free(gc, p);
+}
+
 static void op_alloc(void) {
     int slot = free_slot();
     size_t n = pick_size();
@@ -745,8 +755,9 @@ static void op_alloc(void) {
     if (too_big(n) || locked || failing) FAIL("alloc(%zu) succeeded where it must fail", n);
     for (size_t i = 0; i < (n + BLK - 1) / BLK * BLK; i++)
         if (p[i]) FAIL("alloc returned memory that is not zeroed");
+    if (slot < 0) slot = free_slot(); /* the collections may have made room */
     if (slot < 0) { /* the model is full: give it back at once */
-        mpgc_free(gc, p);
+        give_back(p);
         return;
     }
     adopt(slot, p, n, flags & MPGC_NO_SCAN, flags & MPGC_FINALISE);
@@ -804,7 +815,7 @@ static void op_realloc(void) {
     if (!v) { /* an allocation, flags 0 */
         if (q && (locked || too_big(n))) FAIL("realloc(NULL, %zu) succeeded where it must fail", n);
         int s = q ? free_slot() : -1;
-        if (q && s < 0) mpgc_free(gc, q);
+        if (q && s < 0) give_back(q);
         if (s >= 0) {
             adopt(s, q, n, false, false);
             rootA[byte() % NROOT] = q;
