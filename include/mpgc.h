@@ -42,7 +42,11 @@ typedef enum {
     /* Default. Everything an unreachable finalisable object points to is
      * kept alive while its finaliser runs, and the object itself is freed
      * by the next collection only if it is still unreachable then: a
-     * finaliser may read its object's referents and may resurrect it. */
+     * finaliser may read its object's referents and may resurrect it.
+     * Referrers run first: when unreachable finalisable x reaches y, x's
+     * finaliser runs before y's, whatever their addresses (objects on a
+     * cycle: in address order). Up to MPGC_FINALISE_BATCH objects are
+     * finalised per collection (docs/design.md section 4). */
     MPGC_FINALISE_SAFE = 0,
     /* MicroPython's order: finalise every unreachable object, then free
      * them all in the same collection. */
@@ -66,7 +70,9 @@ typedef struct mpgc_config {
     void (*scan_roots)(mpgc_t *gc, void *user);
     /* Called for each bad pointer given to free/realloc/size (optional). */
     void (*report)(mpgc_t *gc, mpgc_bad_t what, const void *ptr, void *user);
-    /* Thread hooks: a recursive mutex taken around every heap operation. */
+    /* Thread hooks: a recursive mutex taken around every call that reads
+     * or writes heap state (all but mpgc_mark_range, mpgc_region_bytes and
+     * the mpgc_sys_* queries). */
     void (*lock)(void *user);
     void (*unlock)(void *user);
     /* Fault injection: return true to make this allocation fail as if the
@@ -92,7 +98,7 @@ typedef struct mpgc_config {
  * it is copied. The heap starts enabled, threshold -1. */
 mpgc_t *mpgc_init(void *mem, size_t size, const mpgc_config_t *cfg);
 /* Adds another pool (its own tables). False if too small, overlapping an
- * existing pool, or the split heap is compiled out. */
+ * existing pool, during a collection, or the split heap is compiled out. */
 bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size);
 /* Gives back the pool that mpgc_add_region made of mem, if none of its
  * blocks is allocated (e.g. right after a collection): the memory is the
@@ -111,7 +117,11 @@ void mpgc_set_stack_top(mpgc_t *gc, void *top);
 /* ---- Allocation ----------------------------------------------------- */
 
 /* n bytes, zeroed, aligned to a block. NULL for n == 0, for n too large to
- * round up, while locked, and when no memory is left after a collection. */
+ * round up, while locked, and when no memory is left after collecting:
+ * while collection is enabled, a failing request collects and retries, and
+ * collects again while the last collection found unreachable finalisable
+ * objects (in the safe order they are freed a collection after their
+ * finaliser ran), so it fails only when no garbage is left. */
 void *mpgc_alloc(mpgc_t *gc, size_t n, unsigned flags);
 /* Resizes in place when the following blocks allow; otherwise moves (keeping
  * the flags) only if allow_move. realloc(NULL, n) allocates; n == 0 frees
@@ -125,14 +135,16 @@ size_t mpgc_size(const mpgc_t *gc, const void *p);
 /* ---- Roots and collection ------------------------------------------- */
 
 /* A range of words scanned conservatively at every collection. False when
- * all MPGC_MAX_ROOTS slots are taken. */
+ * all MPGC_MAX_ROOTS slots are taken, or during a collection. */
 bool mpgc_add_root(mpgc_t *gc, const void *start, size_t nbytes);
-/* Removes the range registered with this start address (false if none). */
+/* Removes the range registered with this start address (false if none,
+ * or during a collection). */
 bool mpgc_remove_root(mpgc_t *gc, const void *start);
 /* Marks from every pointer-sized, pointer-aligned word in the range. Only
  * meaningful during a collection (from scan_roots, or between
  * mpgc_collect_start and mpgc_collect_end); ignored otherwise. Takes no
- * lock: another thread may report its stack while the collector waits. */
+ * lock: call it from the thread that collects, or from another thread
+ * while the collector waits for it under the runtime's own handshake. */
 void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes);
 
 /* A collection in three steps, for runtimes that gather roots themselves
@@ -140,15 +152,44 @@ void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes);
  * start locks the heap and marks the registered roots, scan_roots and the
  * stack (unless no_stack_scan); the caller then reports more ranges with
  * mpgc_mark_range; end finalises, sweeps and returns the objects freed.
- * start returns false (and end then does nothing) when the heap is locked.
- * The thread hook is held from start to end. */
+ * start returns false when the heap is locked (by the user, or because a
+ * collection is running). end acts only when it pairs with a start that
+ * returned true and is called outside every callback; otherwise it returns
+ * 0 and does nothing. The thread hook is held from start to end. */
 bool mpgc_collect_start(mpgc_t *gc);
 size_t mpgc_collect_end(mpgc_t *gc);
-/* Frees every allocation, running finalisers (runtime shutdown). */
+/* Runtime shutdown: runs every pending finaliser exactly once (in the safe
+ * order referrers first, every object intact until the last has run), then
+ * frees every allocation, rooted or not. Returns the objects freed. */
 size_t mpgc_sweep_all(mpgc_t *gc);
 /* Sets or clears the finaliser flag of an existing allocation (false for a
- * bad pointer, or when finalisers are compiled out). */
+ * bad pointer, during a collection, or when finalisers are compiled out). */
 bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
+
+/* Inside a collection: from the finaliser, scan_roots and progress
+ * callbacks, and between a successful mpgc_collect_start and its end.
+ * Every call has a defined result there, and none can free a live object,
+ * leave the heap locked or unbalance the thread hooks:
+ *  - mpgc_alloc: NULL. mpgc_realloc: NULL, p untouched, reported as
+ *    MPGC_BAD_LOCKED. mpgc_free: nothing, reported as MPGC_BAD_LOCKED.
+ *  - mpgc_collect, mpgc_sweep_all: 0, nothing done. mpgc_collect_start:
+ *    false. mpgc_collect_end: 0 and nothing, except the caller's own end of
+ *    a three-step collection (never from a callback).
+ *  - mpgc_add_region, mpgc_remove_region, mpgc_add_root, mpgc_remove_root,
+ *    mpgc_set_finaliser: false, nothing changed.
+ *  - mpgc_lock/unlock nest as usual; unlock never drops the collection's
+ *    own lock, so mpgc_is_locked is true.
+ *  - mpgc_enable/disable, threshold and set_threshold act as outside.
+ *  - mpgc_size, mpgc_mem_alloc/mem_free, mpgc_info, mpgc_dump_alloc_table
+ *    read (the dump shows the marks of the collection).
+ *  - mpgc_check: true from scan_roots, a finaliser and the caller between
+ *    start and end when the heap is consistent; false during the sweep and
+ *    while finalisation orders objects (a progress callback may come then):
+ *    the tables are mid-update.
+ *  - mpgc_mark_range: marks while the roots are taken, between start and
+ *    end, and from a finaliser (keeping more alive is always safe); ignored
+ *    during the sweep and while finalisation traces its batch (a progress
+ *    callback may come then). */
 
 /* ---- The gc module -------------------------------------------------- */
 

@@ -4,8 +4,9 @@
  *
  * Safe order, one collection. P = unreachable objects with a pending
  * finaliser (fin & ~mark on a head, after the roots are marked).
- *  1. gather: up to MPGC_FINALISE_BATCH members of P, in address order from
- *     fin_cursor (wrapping), form the batch; their fin bits are cleared.
+ *  1. gather: up to MPGC_FINALISE_BATCH members of P, in address order
+ *     from fin_cursor and wrapping around, form the batch (so all of P
+ *     when it is that small); their fin bits are cleared.
  *     Every other member of P is marked and traced now: it waits for a
  *     later collection, and so does any batch member it reaches ("blocked":
  *     marked by that trace).
@@ -32,68 +33,7 @@
 
 #define BATCH MPGC_FINALISE_BATCH
 
-typedef struct {
-    const uint8_t *obj[BATCH]; /* ascending addresses */
-    uint32_t reach[BATCH];     /* batch members reached from obj[i]'s contents */
-    size_t n;
-} batch_t;
-
-/* Calls f(gc, ctx, p, group index, pending bits) for every group with heads
- * in P, in address order from block `from` of pool `start` to the end of the
- * heap and then from the start of the heap (wrap). f returns false to stop.
- * The pending bits are read per group just before f is called. */
-typedef bool (*pend_fn)(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend);
-
-static void for_pending(mpgc_t *gc, const uint8_t *from, pend_fn f, void *ctx) {
-    for (int lap = 0; lap < 2; lap++) {
-        for (pool_t *p = gc->pools; p; p = p->next) {
-            if (lap == 0 ? p->end <= from : p->base > from) continue;
-            size_t first = lap == 0 && from > p->base ? block_index(p, from) : 0;
-            size_t stop = lap == 1 && from < p->end ? block_index(p, from) : p->nblocks;
-            for (size_t gi = first / W_BITS; gi * W_BITS < stop; gi++) {
-                group_t *g = &p->groups[gi];
-                word_t pend = g->head & g->fin & ~g->mark;
-                if (gi == first / W_BITS) pend &= ~(word_t)0 << (first % W_BITS);
-                if (stop - gi * W_BITS < W_BITS) pend &= ((word_t)1 << (stop - gi * W_BITS)) - 1;
-                if (pend && !f(gc, ctx, p, gi, pend)) return;
-            }
-        }
-    }
-}
-
-typedef struct {
-    batch_t *t;
-    size_t found;             /* members of P seen */
-    const uint8_t *last;      /* the batch's last member in walk order */
-} gather_t;
-
-/* Step 1a: the first BATCH members from the cursor join the batch, their
- * fin bits cleared (so that step 1b does not see them); all are counted. */
-static bool take(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
-    (void)gc;
-    gather_t *s = ctx;
-    s->found += popcount_word(pend);
-    for (; pend && s->t->n < BATCH; pend &= pend - 1) {
-        size_t b = gi * W_BITS + ctz_word(pend);
-        const uint8_t *obj = block_ptr(p, b);
-        size_t i = s->t->n++;
-        while (i > 0 && s->t->obj[i - 1] > obj) { /* a wrapped walk is not sorted */
-            s->t->obj[i] = s->t->obj[i - 1];
-            i--;
-        }
-        s->t->obj[i] = obj;
-        s->last = obj;
-        p->groups[gi].fin &= ~bit_of(b);
-    }
-    return true;
-}
-
-/* Step 1b: every other member of P waits, marked and traced. */
-static bool defer(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
-    (void)ctx;
-    for (; pend; pend &= pend - 1) mpgc_mark_object(gc, block_ptr(p, gi * W_BITS + ctz_word(pend)));
-    return true;
-}
+typedef mpgc_batch_t batch_t;
 
 static bool is_marked(const mpgc_t *gc, const uint8_t *obj) {
     const pool_t *p = mpgc_pool_of(gc, obj);
@@ -101,16 +41,84 @@ static bool is_marked(const mpgc_t *gc, const uint8_t *obj) {
     return (p->groups[b / W_BITS].mark & bit_of(b)) != 0;
 }
 
-static void set_fin(const mpgc_t *gc, const uint8_t *obj) {
+static void set_fin(const mpgc_t *gc, const uint8_t *obj, bool on) {
     const pool_t *p = mpgc_pool_of(gc, obj);
     size_t b = block_index(p, obj);
-    p->groups[b / W_BITS].fin |= bit_of(b);
+    group_t *g = &p->groups[b / W_BITS];
+    g->fin = on ? g->fin | bit_of(b) : g->fin & ~bit_of(b);
+}
+
+
+/* Calls f(gc, ctx, p, group index, pending bits) for every group with
+ * members of P in [from, to) (NULL: no bound), in address order, reading
+ * the pending bits just before the call. f returns false to stop. */
+typedef bool (*pend_fn)(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend);
+
+static bool for_pending(mpgc_t *gc, const uint8_t *from, const uint8_t *to, pend_fn f, void *ctx) {
+    for (pool_t *p = gc->pools; p && (!to || p->base < to); p = p->next) {
+        if (p->end <= from) continue;
+        size_t first = from > p->base ? block_index(p, from) : 0;
+        size_t stop = to && to < p->end ? block_index(p, to) : p->nblocks;
+        for (size_t gi = first / W_BITS; gi * W_BITS < stop; gi++) {
+            group_t *g = &p->groups[gi];
+            word_t pend = g->head & g->fin & ~g->mark;
+            if (gi == first / W_BITS) pend &= ~(word_t)0 << (first % W_BITS);
+            if (stop - gi * W_BITS < W_BITS) pend &= ((word_t)1 << (stop - gi * W_BITS)) - 1;
+            if (pend && !f(gc, ctx, p, gi, pend)) return false;
+        }
+    }
+    return true;
+}
+
+/* Step 1a, one member of P after another in walk order: upwards, the first
+ * BATCH; downwards, the last BATCH (a ring). */
+static bool take(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
+    batch_t *t = ctx;
+    for (; pend; pend &= pend - 1) {
+        if (t->seen == BATCH && !gc->fin_down) return false;
+        t->obj[t->seen++ % BATCH] = block_ptr(p, gi * W_BITS + ctz_word(pend));
+    }
+    return true;
+}
+
+/* The batch: the window from the cursor of the current direction, in the
+ * walk [cursor, end) then [start, cursor) (wrapping around). Upwards it is
+ * the first BATCH members of that walk, downwards the last BATCH (the
+ * highest below the cursor, then the highest above it). Leaves the batch
+ * sorted, its members' fin bits cleared, and the cursor past it. */
+static void gather(mpgc_t *gc, batch_t *t) {
+    const uint8_t **cursor = gc->fin_down ? &gc->fin_below : &gc->fin_cursor;
+    t->seen = 0;
+    if (for_pending(gc, *cursor, NULL, take, t) && *cursor) for_pending(gc, NULL, *cursor, take, t);
+    t->n = t->seen < BATCH ? t->seen : BATCH;
+    if (t->n == 0) return;
+    /* Upwards the next window starts past the last member taken; downwards
+     * it lies below the first one kept. */
+    *cursor = gc->fin_down ? t->obj[t->seen % t->n] : t->obj[(t->seen - 1) % BATCH] + BLOCK;
+    for (size_t i = 0; i < t->n; i++) {
+        set_fin(gc, t->obj[i], false);
+        for (size_t j = i; j > 0 && t->obj[j - 1] > t->obj[j]; j--) { /* sort */
+            const uint8_t *x = t->obj[j];
+            t->obj[j] = t->obj[j - 1];
+            t->obj[j - 1] = x;
+        }
+    }
+}
+
+/* Step 1b: every other member of P waits, marked and traced; counted. */
+static bool defer(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
+    size_t *found = ctx;
+    for (; pend; pend &= pend - 1) {
+        mpgc_mark_object(gc, block_ptr(p, gi * W_BITS + ctz_word(pend)));
+        ++*found;
+    }
+    return true;
 }
 
 /* Clears the visited (fin) bits of unmarked heads in [lo, hi]. */
-static void clear_visits(mpgc_t *gc) {
-    const uint8_t *lo = gc->visit_lo, *hi = gc->visit_hi;
-    gc->visit_lo = gc->visit_hi = NULL;
+static void clear_visits(mpgc_t *gc, batch_t *t) {
+    const uint8_t *lo = t->visit_lo, *hi = t->visit_hi;
+    t->visit_lo = t->visit_hi = NULL;
     if (!lo) return;
     for (pool_t *p = gc->pools; p && p->base <= hi; p = p->next) {
         if (p->end <= lo) continue;
@@ -121,24 +129,21 @@ static void clear_visits(mpgc_t *gc) {
     }
 }
 
-/* Step 2: reach[i] for each unblocked member; `live` gets their bits. */
+/* Step 2: reach[i] for each unblocked member; returns their bits. */
 static uint32_t compute_reach(mpgc_t *gc, batch_t *t) {
     uint32_t unblocked = 0;
-    gc->batch = t->obj;
-    gc->batch_n = t->n;
-    gc->pending = true;
+    t->visit_lo = t->visit_hi = NULL;
     for (size_t i = 0; i < t->n; i++) {
         t->reach[i] = 0;
         if (is_marked(gc, t->obj[i])) continue;
         unblocked |= (uint32_t)1 << i;
-        gc->batch_hits = 0;
+        t->hits = 0;
+        gc->batch = t;
         mpgc_trace_pending(gc, t->obj[i]);
-        clear_visits(gc);
-        t->reach[i] = gc->batch_hits & ~((uint32_t)1 << i);
+        gc->batch = NULL;
+        clear_visits(gc, t);
+        t->reach[i] = t->hits & ~((uint32_t)1 << i);
     }
-    gc->pending = false;
-    gc->batch = NULL;
-    gc->batch_n = 0;
     return unblocked;
 }
 
@@ -166,18 +171,17 @@ static void run_finaliser(mpgc_t *gc, const uint8_t *obj) {
 /* One batch, steps 1-4. Returns the number of finalisers run. */
 static size_t finalise_batch(mpgc_t *gc) {
     batch_t t;
-    t.n = 0;
-    gather_t s = {&t, 0, NULL};
-    for_pending(gc, gc->fin_cursor, take, &s);
-    gc->fin_pending = 0;
+    gather(gc, &t);
+    size_t found = t.n;
+    for_pending(gc, NULL, NULL, defer, &found);
+    gc->fin_pending = found;
     if (t.n == 0) return 0;
-    for_pending(gc, gc->fin_cursor, defer, NULL);
-    gc->fin_pending = s.found;
-    gc->fin_cursor = s.last + BLOCK; /* the next batch starts past this one */
 
     uint32_t left = compute_reach(gc, &t);
-    size_t windows = (s.found + BATCH - 1) / BATCH;
-    if (!left && ++gc->fin_stalls > windows) left = 1; /* a whole lap stalled */
+    if (!left) { /* every member blocked: the next window, the other way */
+        gc->fin_down = !gc->fin_down;
+        if (++gc->fin_stalls > 2 * ((found + BATCH - 1) / BATCH)) left = 1; /* a lap */
+    }
     if (left) gc->fin_stalls = 0;
     uint32_t run = left;
     while (left) {
@@ -187,7 +191,7 @@ static size_t finalise_batch(mpgc_t *gc) {
         left &= ~ready;
     }
     for (size_t i = 0; i < t.n; i++) {
-        if (!(run >> i & 1u)) set_fin(gc, t.obj[i]); /* blocked: waits */
+        if (!(run >> i & 1u)) set_fin(gc, t.obj[i], true); /* blocked: waits */
         mpgc_mark_object(gc, t.obj[i]);
     }
     return (size_t)popcount_word(run);

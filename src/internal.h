@@ -97,7 +97,7 @@ struct mpgc {
     unsigned lock_depth;   /* user locks + 1 during a collection */
     bool enabled;
     uint8_t phase;         /* PHASE_*: where a collection is (collect.c) */
-    unsigned callbacks;    /* user callbacks running, nested (MPGC_CALLBACK) */
+    uint8_t callbacks;     /* user callbacks running, nested (MPGC_CALLBACK) */
     ptrdiff_t threshold;   /* bytes; -1 disabled */
     size_t since_collect;  /* bytes allocated since the last collection */
     size_t collections;
@@ -123,15 +123,13 @@ struct mpgc {
     const uint8_t *rescan_hi;  /* and its end, extended by later overflows */
     size_t work;               /* collection work since the last progress call */
 
-    /* Ordered finalisation (finalise.c). While `pending` is set, tracing
+    /* Ordered finalisation (finalise.c). While `batch` is set, tracing
      * visits unreachable objects through their fin bit instead of marking
-     * them, and records which of the batch's objects it reached. */
-    bool pending;
-    const uint8_t *const *batch; /* the batch, in ascending address order */
-    size_t batch_n;
-    uint32_t batch_hits;         /* bit i: batch[i] reached */
-    const uint8_t *visit_lo, *visit_hi; /* heads visited (NULL: none) */
-    const uint8_t *fin_cursor;   /* the next batch starts at or after this */
+     * them, and records which of the batch's members it reached. */
+    struct mpgc_batch *batch;
+    const uint8_t *fin_cursor;   /* upwards, the next batch starts at or after this */
+    const uint8_t *fin_below;    /* downwards, it lies below this (NULL: the top) */
+    bool fin_down;               /* which way the windows move */
     size_t fin_stalls;           /* collections in a row that finalised nothing */
     size_t fin_pending;          /* unreachable finalisable objects last found */
 };
@@ -291,11 +289,26 @@ void *mpgc_alloc_locked(mpgc_t *gc, size_t nblocks, unsigned flags);
 /* Validates p as the start of an allocation; reports and returns NULL. */
 pool_t *mpgc_find_head(const mpgc_t *gc, const void *p, size_t *head);
 
+/* ---- finalise.c: a batch of unreachable finalisable objects ------------ */
+typedef struct mpgc_batch {
+    const uint8_t *obj[MPGC_FINALISE_BATCH]; /* ascending addresses */
+    uint32_t reach[MPGC_FINALISE_BATCH]; /* members reached from obj[i]'s contents */
+    size_t n;
+    size_t seen;                         /* members of P met while gathering */
+    uint32_t hits;                       /* the current trace: bit i, obj[i] reached */
+    const uint8_t *visit_lo, *visit_hi;  /* heads visited by it (NULL: none) */
+} mpgc_batch_t;
+
+/* Is a pending trace running (mark.c)? Never, without finalisers. */
+static inline bool tracing_pending(const mpgc_t *gc) {
+    return MPGC_ENABLE_FINALISERS && MPGC_UNLIKELY(gc->batch != NULL);
+}
+
 /* ---- mark.c ------------------------------------------------------------ */
 void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi);
 void mpgc_mark_object(mpgc_t *gc, const void *obj); /* mark and trace */
 void mpgc_mark_drain(mpgc_t *gc);
-/* Visits (gc->pending) everything reachable from obj's contents. */
+/* Visits (gc->batch set) everything reachable from obj's contents. */
 void mpgc_trace_pending(mpgc_t *gc, const void *obj);
 
 /* ---- roots.c / stack.c ----------------------------------------------- */

@@ -56,17 +56,18 @@ static inline size_t head_before(const pool_t *p, size_t b) {
  * members lose theirs while they are traced), and a batch member reached
  * is recorded. False if already visited. */
 static MPGC_NOINLINE bool visit(mpgc_t *gc, group_t *g, word_t bit, const uint8_t *obj) {
+    mpgc_batch_t *t = gc->batch;
     if (g->fin & bit) return false;
     g->fin |= bit;
-    if (!gc->visit_lo || obj < gc->visit_lo) gc->visit_lo = obj;
-    if (!gc->visit_hi || obj > gc->visit_hi) gc->visit_hi = obj;
-    size_t lo = 0, hi = gc->batch_n; /* the batch is sorted by address */
+    if (!t->visit_lo || obj < t->visit_lo) t->visit_lo = obj;
+    if (!t->visit_hi || obj > t->visit_hi) t->visit_hi = obj;
+    size_t lo = 0, hi = t->n; /* the batch is sorted by address */
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (gc->batch[mid] < obj) lo = mid + 1;
+        if (t->obj[mid] < obj) lo = mid + 1;
         else hi = mid;
     }
-    if (lo < gc->batch_n && gc->batch[lo] == obj) gc->batch_hits |= (uint32_t)1 << lo;
+    if (lo < t->n && t->obj[lo] == obj) t->hits |= (uint32_t)1 << lo;
     return true;
 }
 
@@ -90,7 +91,7 @@ static inline void mark_candidate(mpgc_t *gc, word_t v) {
     }
     word_t bit = bit_of(b);
     if (g->mark & bit) return;
-    if (MPGC_UNLIKELY(gc->pending)) {
+    if (tracing_pending(gc)) {
         if (!visit(gc, g, bit, block_ptr(p, b))) return;
     } else {
         g->mark |= bit;
@@ -168,7 +169,7 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
             if (b > last) break;
             size_t gi = b / W_BITS;
             const group_t *g = &p->groups[gi];
-            word_t grey = gc->pending ? g->fin & ~g->mark : g->mark;
+            word_t grey = tracing_pending(gc) ? g->fin & ~g->mark : g->mark;
             word_t m = g->head & grey & ~g->tail & (~(word_t)0 << (b % W_BITS));
             if (!m) {
                 b = (gi + 1) * W_BITS;
@@ -211,7 +212,7 @@ void mpgc_trace_pending(mpgc_t *gc, const void *obj) {
  * more only keeps more alive); the sweep has started clearing marks, and a
  * pending trace uses the tables differently: ignored then. */
 void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes) {
-    if (!gc || !start || gc->pending) return;
+    if (!gc || !start || tracing_pending(gc)) return;
     if (gc->phase == PHASE_IDLE || gc->phase == PHASE_SWEEP) return;
     const uint8_t *lo = (const uint8_t *)start;
     const uint8_t *hi = (uintptr_t)lo + nbytes < (uintptr_t)lo ? (const uint8_t *)UINTPTR_MAX

@@ -234,6 +234,42 @@ static void test_chain(void) {
     }
 }
 
+/* Longer chains of small objects, the head at the low end, at the high
+ * end, and in the middle (two branches): about one batch of
+ * MPGC_FINALISE_BATCH objects per collection whichever way they run
+ * (docs/design.md section 4a, "Bounds"). */
+static void test_long_chains(void) {
+    const size_t n = 480;
+    for (int shape = 0; shape < 3; shape++) {
+        mpgc_t *gc = heap(sizeof mem, MPGC_FINALISE_SAFE);
+        node_t *nodes[480];
+        for (size_t i = 0; i < n; i++) {
+            nodes[i] = node(gc, sizeof(node_t), MPGC_FINALISE);
+            CHECK(nodes[i] != NULL);
+            nodes[i]->id = i;
+        }
+        /* shape 0: i -> i+1 (head lowest); 1: i+1 -> i (head highest);
+         * 2: the middle node heads both halves. */
+        for (size_t i = 0; i + 1 < n; i++) {
+            if (shape == 0 || (shape == 2 && i >= n / 2)) nodes[i]->next = nodes[i + 1];
+            else nodes[i + 1]->next = nodes[i];
+        }
+        for (size_t i = 0; i < n; i++) CHECK(i == 0 || nodes[i] > nodes[i - 1]);
+        size_t collections = 0;
+        while (mpgc_mem_alloc(gc) > 0 && collections < 1000) {
+            mpgc_collect(gc);
+            collections++;
+        }
+        size_t batches = (n + MPGC_FINALISE_BATCH - 1) / MPGC_FINALISE_BATCH;
+        printf("   chain of %zu, shape %d: freed in %zu collections\n", n, shape, collections);
+        CHECK(collections <= (shape == 2 ? 2 * batches : batches) + 2);
+        CHECK_EQ(fin_n, n);
+        CHECK_EQ(order_broken, 0);
+        CHECK_EQ(referent_broken, 0);
+        CHECK(mpgc_check(gc));
+    }
+}
+
 /* An 8 KiB heap, 48-byte finalisable objects nothing refers to: the heap
  * fills with garbage again and again, and no allocation may fail. */
 static void test_finalisable_garbage_never_fails(void) {
@@ -263,6 +299,7 @@ int main(void) {
     RUN(test_sweep_all);
     RUN(test_order_not_by_address);
     RUN(test_chain);
+    RUN(test_long_chains);
     RUN(test_finalisable_garbage_never_fails);
     return test_done();
 }
