@@ -91,7 +91,6 @@ static void *rootB[NROOT]; /* registered or not (toggled) */
 static void *rootC[NROOT]; /* reported by scan_roots when rootC_on */
 static void *rootD[NROOT]; /* reported between collect_start and collect_end */
 static void *rootE[NROOT]; /* never registered (refused add_root) */
-static void *cbvals[4];    /* mark_range from callbacks */
 static bool rootB_on, rootC_on;
 
 /* The heap's state as the model knows it. */
@@ -548,16 +547,20 @@ static void inside_call(int kind) {
         (void)mpgc_size(gc, pick_value());
         break;
     }
-    case 17: /* mark_range: a root in scan_roots and between start and end,
-                keeps alive in a finaliser, may or may not in progress */
+    case 17: { /* mark_range: a root in scan_roots and between start and end,
+                  keeps alive in a finaliser, may or may not in progress */
         if (quiet || in_sweep_all || (kind == K_PROG && (FUZZ_OFF & 32))) break;
-        for (int k = 0; k < 4; k++) cbvals[k] = pick_value();
-        mpgc_mark_range(gc, cbvals, sizeof cbvals);
+        void *vals[4]; /* its own array: a progress callback may come inside mark_range */
+        for (int k = 0; k < 4; k++) vals[k] = pick_value();
+        set_t r = values_reach(vals, 4);
+        TRACE("      mark_range: %llx\n", (unsigned long long)r);
+        mpgc_mark_range(gc, vals, sizeof vals);
         op_perturbed = true; /* roots that are gone after this collection */
-        if (kind == K_SCAN || kind == K_BETWEEN) seg.strict |= values_reach(cbvals, 4); /* this collection's */
-        else if (kind == K_FIN) seg.late |= values_reach(cbvals, 4), op_perturbed = true;
-        else seg.maykeep |= values_reach(cbvals, 4), op_perturbed = true;
+        if (kind == K_SCAN || kind == K_BETWEEN) seg.strict |= r; /* this collection's */
+        else if (kind == K_FIN) seg.late |= r;
+        else seg.maykeep |= r;
         break;
+    }
     case 18: {
         bool ok = mpgc_check(gc);
         if (!ok && (kind == K_SCAN || kind == K_FIN)) FAIL("mpgc_check false in %s", where);
