@@ -66,6 +66,14 @@
 #define NOBJ 48
 #define NROOT 8
 
+/* The model's word-by-word loops are left out of libFuzzer's coverage and
+ * comparison tracing: they cost most of the time and guide nothing. */
+#if defined(__clang__)
+#define NOCOV __attribute__((no_sanitize("coverage")))
+#else
+#define NOCOV
+#endif
+
 typedef uint64_t set_t;
 #define BIT(i) ((set_t)1 << (i))
 
@@ -188,12 +196,12 @@ static set_t reach[NOBJ], reach_known; /* reach_of(i), computed on demand */
 static bool edges_stale[NOBJ]; /* object i's contents changed */
 static bool reach_ok;
 
-static bool in_heap_arenas(const uint8_t *a) {
+NOCOV static bool in_heap_arenas(const uint8_t *a) {
     return (a >= arena && a < arena + sizeof arena) || (a >= arena2 && a < arena2 + sizeof arena2);
 }
 
 /* The object a word designates, or -1. */
-static int find(const void *v) {
+NOCOV static int find(const void *v) {
     const uint8_t *a = v;
     if (!in_heap_arenas(a)) return -1;
     for (int i = 0; i < NOBJ; i++) {
@@ -204,7 +212,7 @@ static int find(const void *v) {
     }
     return -1;
 }
-static int find_start(const void *v) {
+NOCOV static int find_start(const void *v) {
     if (!v) return -1;
     for (int i = 0; i < NOBJ; i++)
         if (objs[i].p && objs[i].p == v) return i;
@@ -224,7 +232,7 @@ static void obj_removed(int j) {
     edges_stale[j] = false;
     reach_ok = false;
 }
-static void obj_added(int j) {
+NOCOV static void obj_added(int j) {
     const uint8_t *p = objs[j].p, *e = p + objs[j].blocks * BLK;
     for (int i = 0; i < NOBJ; i++) {
         const obj_t *o = &objs[i];
@@ -241,7 +249,7 @@ static void obj_added(int j) {
     obj_changed(j);
 }
 
-static void graph(void) {
+NOCOV static void graph(void) {
     if (reach_ok) return;
     for (int i = 0; i < NOBJ; i++) {
         obj_t *o = &objs[i];
@@ -261,7 +269,7 @@ static void graph(void) {
 }
 
 /* Everything reachable from the objects in seeds (seeds included). */
-static set_t closure(set_t seeds) {
+NOCOV static set_t closure(set_t seeds) {
     graph();
     set_t seen = seeds, todo = seeds;
     while (todo) {
@@ -301,7 +309,7 @@ static set_t roots_reach(void) {
     return s;
 }
 
-static set_t present(void) {
+NOCOV static set_t present(void) {
     set_t s = 0;
     for (int i = 0; i < NOBJ; i++)
         if (objs[i].p) s |= BIT(i);
@@ -320,7 +328,7 @@ static size_t collections(void) {
     return i.collections;
 }
 
-static bool intact(int i) {
+NOCOV static bool intact(int i) {
     const obj_t *o = &objs[i];
     return mpgc_size(gc, o->p) == o->blocks * BLK && memcmp(o->p, o->shadow, o->blocks * BLK) == 0;
 }
@@ -563,7 +571,7 @@ static void inside_call(int kind) {
     }
     case 18: {
         bool ok = mpgc_check(gc);
-        if (!ok && (kind == K_SCAN || kind == K_FIN)) FAIL("mpgc_check false in %s", where);
+        if (!ok && kind != K_PROG) FAIL("mpgc_check false in %s", where);
         break;
     }
     case 19:
@@ -695,7 +703,7 @@ static bool on_fail_alloc(mpgc_t *g, size_t n, void *user) {
 
 /* ---- checks ------------------------------------------------------------- */
 
-static void check_all(const char *op) {
+NOCOV static void check_all(const char *op) {
     if (hook_depth != 0) FAIL("after %s: lock hook ran %ld more times than unlock", op, hook_depth);
     if (!mpgc_check(gc)) FAIL("mpgc_check failed after %s", op);
     if (mpgc_is_locked(gc) != (user_depth > 0))
@@ -1284,7 +1292,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 6: op_collect3(); break;
         default: op_misc(); break;
         }
-        check_all(names[k]);
+        if (k != 3 && k != 4) check_all(names[k]); /* a store or fill touches only its object */
     }
     /* Finally everything unreachable must go, then everything. */
     op_drain();
