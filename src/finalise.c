@@ -48,7 +48,6 @@ static void set_fin(const mpgc_t *gc, const uint8_t *obj, bool on) {
     g->fin = on ? g->fin | bit_of(b) : g->fin & ~bit_of(b);
 }
 
-
 /* Calls f(gc, ctx, p, group index, pending bits) for every group with
  * members of P in [from, to) (NULL: no bound), in address order, reading
  * the pending bits just before the call. f returns false to stop. */

@@ -71,32 +71,49 @@ static MPGC_NOINLINE bool visit(mpgc_t *gc, group_t *g, word_t bit, const uint8_
     return true;
 }
 
-/* Marks the allocation that the word v designates, if any. Hot. */
-static inline void mark_candidate(mpgc_t *gc, word_t v) {
+/* The allocation that the word v designates, if any: its pool (NULL if
+ * none) and its head block in *bp. Hot. */
+static inline const pool_t *head_of(const mpgc_t *gc, word_t v, size_t *bp) {
     const uint8_t *a = (const uint8_t *)v;
-    if (a < gc->lo || a >= gc->hi) return;
+    if (a < gc->lo || a >= gc->hi) return NULL;
     const pool_t *p = gc->pools;
     if (MPGC_ENABLE_SPLIT_HEAP)
         while (a >= p->end) p = p->next;
-    if (a < p->base) return;
+    if (a < p->base) return NULL;
     size_t off = (size_t)(a - p->base);
-    if (!MPGC_INTERIOR_POINTERS && off % BLOCK != 0) return;
+    if (!MPGC_INTERIOR_POINTERS && off % BLOCK != 0) return NULL;
     size_t b = off / BLOCK;
-    group_t *g = &p->groups[b / W_BITS];
-    if (!(g->head & bit_of(b))) {
-        if (!MPGC_INTERIOR_POINTERS) return;
+    if (!(p->groups[b / W_BITS].head & bit_of(b))) {
+        if (!MPGC_INTERIOR_POINTERS) return NULL;
         b = head_before(p, b);
-        if (b == SIZE_MAX) return;
-        g = &p->groups[b / W_BITS];
+        if (b == SIZE_MAX) return NULL;
     }
+    *bp = b;
+    return p;
+}
+
+/* Marks the allocation that the word v designates, if any. Hot. */
+static inline void mark_candidate(mpgc_t *gc, word_t v) {
+    size_t b;
+    const pool_t *p = head_of(gc, v, &b);
+    if (!p) return;
+    group_t *g = &p->groups[b / W_BITS];
     word_t bit = bit_of(b);
     if (g->mark & bit) return;
-    if (tracing_pending(gc)) {
-        if (!visit(gc, g, bit, block_ptr(p, b))) return;
-    } else {
-        g->mark |= bit;
-    }
+    g->mark |= bit;
     if (g->tail & bit) return; /* no-scan: marked, never read */
+    push(gc, block_ptr(p, b));
+}
+
+/* The same in a pending trace (finalise.c): visits instead of marking. */
+static void visit_candidate(mpgc_t *gc, word_t v) {
+    size_t b;
+    const pool_t *p = head_of(gc, v, &b);
+    if (!p) return;
+    group_t *g = &p->groups[b / W_BITS];
+    word_t bit = bit_of(b);
+    if ((g->mark & bit) || !visit(gc, g, bit, block_ptr(p, b))) return;
+    if (g->tail & bit) return;
     push(gc, block_ptr(p, b));
 }
 
@@ -130,14 +147,33 @@ static inline size_t object_blocks(const pool_t *p, size_t b) {
     return mpgc_object_blocks(p, b);
 }
 
-static void scan_object(mpgc_t *gc, const uint8_t *obj) {
+/* The words of the object at obj, as candidates: marking (hot), or
+ * visiting in a pending trace. */
+static inline const word_t *object_words(const mpgc_t *gc, const uint8_t *obj, size_t *n) {
     const pool_t *p = gc->pools;
     if (MPGC_ENABLE_SPLIT_HEAP)
         while (obj >= p->end) p = p->next;
-    size_t n = object_blocks(p, block_index(p, obj)) * (BLOCK / sizeof(word_t));
-    const word_t *w = (const word_t *)(const void *)obj;
+    *n = object_blocks(p, block_index(p, obj)) * (BLOCK / sizeof(word_t));
+    return (const word_t *)(const void *)obj;
+}
+
+static void scan_object(mpgc_t *gc, const uint8_t *obj) {
+    size_t n;
+    const word_t *w = object_words(gc, obj, &n);
     for (size_t i = 0; i < n; i++) mark_candidate(gc, w[i]);
     progress_add(gc, n);
+}
+
+static void scan_pending(mpgc_t *gc, const uint8_t *obj) {
+    size_t n;
+    const word_t *w = object_words(gc, obj, &n);
+    for (size_t i = 0; i < n; i++) visit_candidate(gc, w[i]);
+    progress_add(gc, n);
+}
+
+/* Pending traces are rare and small: no prefetching. */
+static void drain_pending(mpgc_t *gc) {
+    while (gc->msp > 0) scan_pending(gc, gc->mark_stack[--gc->msp]);
 }
 
 static void drain_stack(mpgc_t *gc) {
@@ -178,8 +214,13 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
             b = gi * W_BITS + ctz_word(m);
             if (b > last) break;
             gc->rescan_pos = block_ptr(p, b);
-            scan_object(gc, block_ptr(p, b));
-            drain_stack(gc);
+            if (tracing_pending(gc)) {
+                scan_pending(gc, block_ptr(p, b));
+                drain_pending(gc);
+            } else {
+                scan_object(gc, block_ptr(p, b));
+                drain_stack(gc);
+            }
             b++;
         }
     }
@@ -187,7 +228,8 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
 }
 
 void mpgc_mark_drain(mpgc_t *gc) {
-    drain_stack(gc);
+    if (tracing_pending(gc)) drain_pending(gc);
+    else drain_stack(gc);
     while (gc->ovf_hi) {
         const uint8_t *lo = gc->ovf_lo, *hi = gc->ovf_hi;
         gc->ovf_lo = gc->ovf_hi = NULL;
@@ -201,10 +243,11 @@ void mpgc_mark_object(mpgc_t *gc, const void *obj) {
 }
 
 void mpgc_trace_pending(mpgc_t *gc, const void *obj) {
+    if (!MPGC_ENABLE_FINALISERS) return;
     const pool_t *p = mpgc_pool_of(gc, obj);
     size_t b = block_index(p, obj);
     if (p->groups[b / W_BITS].tail & bit_of(b)) return; /* no-scan: reaches nothing */
-    scan_object(gc, (const uint8_t *)obj);
+    scan_pending(gc, (const uint8_t *)obj);
     mpgc_mark_drain(gc);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "mpgc_mp.h"
+#include "mpgc_mp_trace.h"
 #include "test.h"
 
 #define B MPGC_BLOCK_BYTES
@@ -293,6 +294,69 @@ static void dump_passes_other_text(void) {
     CHECK_EQ(hs, sizeof longline);
 }
 
+/* ---- MPGC_MP_TRACE: the recorder ------------------------------------------------ */
+
+/* The adapter's recorder, as gc_init sets it up: the area starts anywhere
+ * (here half a block past a block boundary), the bitmap is taken from its
+ * end, names are block numbers from the area's first block boundary; a
+ * collection reports exactly the recorded objects it freed, then `c`. */
+static void trace_records_ops_and_deaths(void) {
+    static _Alignas(64) unsigned char tmem[16 * 1024];
+    static sink_t tr;
+    tr.len = 0;
+    unsigned char *start = tmem + B / 2, *end = tmem + sizeof tmem;
+    size_t bm = mpgc_mp_trace_bitmap_bytes((size_t)(end - start), B);
+    CHECK(bm % B == 0 && bm * 8 >= (size_t)(end - start) / B + 1);
+    end -= bm;
+    mpgc_t *gc = precise_heap(start, (size_t)(end - start), NULL);
+    CHECK(gc != NULL);
+    mpgc_mp_trace_t t;
+    mpgc_mp_trace_begin(&t, sink, &tr, start, end, bm, B, "heap=123");
+    static void *roots[4];
+    mpgc_add_root(gc, roots, sizeof roots);
+    uintptr_t base = (uintptr_t)start & ~(uintptr_t)(B - 1);
+    void *a = mpgc_alloc(gc, 10, 0), *b = mpgc_alloc(gc, 3 * B, 0), *c = mpgc_alloc(gc, 1, 0);
+    CHECK(a && b && c);
+    roots[0] = a;
+    roots[1] = c;
+    mpgc_mp_trace_alloc(&t, a, 10, 0);
+    mpgc_mp_trace_alloc(&t, b, 3 * B, MPGC_FINALISE);
+    mpgc_mp_trace_alloc(&t, c, 1, MPGC_NO_SCAN);
+    unsigned long ka = (unsigned long)(((uintptr_t)a - base) / B);
+    unsigned long kb = (unsigned long)(((uintptr_t)b - base) / B);
+    unsigned long kc = (unsigned long)(((uintptr_t)c - base) / B);
+    mpgc_collect(gc); /* frees b only */
+    mpgc_mp_trace_collected(&t, gc, true);
+    void *a2 = mpgc_realloc(gc, a, 40 * B, true); /* cannot grow in place: c follows */
+    CHECK(a2 != NULL && a2 != a);
+    roots[0] = a2;
+    mpgc_mp_trace_realloc(&t, a, a2, 40 * B);
+    unsigned long ka2 = (unsigned long)(((uintptr_t)a2 - base) / B);
+    mpgc_mp_trace_free(&t, c);
+    mpgc_free(gc, c);
+    roots[1] = NULL;
+    mpgc_mp_trace_free(&t, c); /* twice: not an object any more, no line */
+    roots[0] = NULL;
+    mpgc_collect(gc);
+    mpgc_mp_trace_collected(&t, gc, false);
+    mpgc_mp_trace_threshold(&t, -5);
+    mpgc_mp_trace_enable(&t, false);
+    char want[512];
+    snprintf(want, sizeof want,
+             "mpgc-trace 1 source=micropython block=%u word=%u heap=123\n"
+             "a %lu 10\na %lu %u f\na %lu 1 n\nd %lu\nc a\nr %lu %u %lu\nf %lu\nd %lu\nc\nt -1\ne 0\n",
+             (unsigned)B, (unsigned)sizeof(void *), ka, kb, 3 * (unsigned)B, kc, kb, ka,
+             40 * (unsigned)B, ka2, kc, ka2);
+    CHECK(strcmp(tr.text, want) == 0);
+    if (strcmp(tr.text, want) != 0) printf("got:\n%s\nwant:\n%s\n", tr.text, want);
+    /* Not recording: nothing is written. */
+    mpgc_mp_trace_t off;
+    memset(&off, 0, sizeof off);
+    mpgc_mp_trace_alloc(&off, a2, 1, 0);
+    mpgc_mp_trace_collected(&off, gc, false);
+    CHECK(off.len == 0);
+}
+
 int main(void) {
     RUN(threshold_rounds_to_blocks);
     RUN(blocks_round_up_like_py_gc);
@@ -302,5 +366,6 @@ int main(void) {
     RUN(area_bytes_policy);
     RUN(dump_matches_py_gc);
     RUN(dump_passes_other_text);
+    RUN(trace_records_ops_and_deaths);
     return test_done();
 }

@@ -4,17 +4,15 @@
  *   mpgc [demo]          seed 002's gc walkthrough, then seed 004's
  *                        fragmentation story, on a static 8 KiB heap
  *   mpgc map [bytes]     heap map of a small churned heap of that size
- *   mpgc replay FILE [heap-bytes]
- *                        replays an allocation trace and prints the figures;
- *                        one operation per line:
- *                          a ID SIZE [s|n|f]  allocate (scanned, no-scan, finaliser)
- *                          f ID               mpgc_free
- *                          d ID               drop the program's reference
- *                          p ID ID2           store pointer to ID2 in ID's first word
- *                          c                  collect
- *                          i                  print mpgc_info
- *                          m                  print the heap map
- *                        lines starting with # are comments
+ *   mpgc replay [options] FILE [heap-bytes]
+ *                        replays an allocation trace (format and options:
+ *                        docs/fragmentation.md) at one heap size, or at
+ *                        every size of a range (--sweep), under a placement
+ *                        policy (--policy), and prints the measures
+ *   mpgc record seed004 FILE [iterations]
+ *                        records seed 004's loop, written in C against the
+ *                        API, through the trace recorder (tools/mpgc_trace.h)
+ *   mpgc policies        the policy names replay accepts
  *
  * Every figure printed comes from the engine; nothing is canned. The demo's
  * "interpreter" is a table of object references registered as a root, the
@@ -25,6 +23,8 @@
 #include <string.h>
 
 #include "mpgc.h"
+#include "mpgc_replay.h"
+#include "mpgc_trace.h"
 
 #define MAX_OBJS 4096
 
@@ -176,57 +176,276 @@ static int cmd_map(size_t size) {
     return 0;
 }
 
-static int cmd_replay(const char *path, size_t size) {
-    FILE *f = fopen(path, "r");
+/* ---- replay ------------------------------------------------------------ */
+
+/* "65536", "64K", "1M", "1.5M" -> bytes; 0 on a syntax error. */
+static size_t parse_size(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0) return 0;
+    if (*end == 'k' || *end == 'K') v *= 1024, end++;
+    else if (*end == 'm' || *end == 'M') v *= 1024 * 1024, end++;
+    return *end ? 0 : (size_t)v;
+}
+
+static void print_size(size_t n) {
+    if (n % 1024 == 0) printf("%zuK", n / 1024);
+    else printf("%zu", n);
+}
+
+static int replay_usage(void) {
+    fprintf(stderr,
+            "usage: mpgc replay [options] FILE|- [heap-bytes]\n"
+            "  --heap N          heap size (bytes, or with K/M): default 64K\n"
+            "  --policy NAME     placement (mpgc policies lists them): default fit\n"
+            "  --sweep LO:HI:STEP | --sweep auto\n"
+            "                    replay at every size from LO to HI; auto: from the\n"
+            "                    trace's peak live bytes to 8x it, in 1/32 steps\n"
+            "  --ref N           sweep: heap size for the collection and free-run\n"
+            "                    figures (default: twice the peak live bytes)\n"
+            "  --recorded-collections  also collect where the recording's heap did\n"
+            "  --check           run mpgc_check after every collection\n"
+            "  --timeline        one heap size: the free space after every collection\n"
+            "  --kv              one key=value summary line (for scripts)\n"
+            "  -v                print each size of a sweep, and i/m/failure lines\n");
+    return 2;
+}
+
+static void print_result(size_t heap, const replay_trace_t *t, const replay_result_t *r) {
+    print_size(heap);
+    if (r->too_small) {
+        printf(": too small for a heap\n");
+        return;
+    }
+    if (r->ok)
+        printf(": ok");
+    else
+        printf(": FAILS at line %lu (%zu bytes; %zu free, largest run %zu)",
+               (unsigned long)t->ops[r->fail_op].line, r->fail_bytes, r->fail_free,
+               r->fail_max_free);
+    printf(", %zu collections", r->collections);
+    if (r->samples)
+        printf(", largest free run / free: mean %.2f, min %.2f", r->run_sum / (double)r->samples,
+               r->run_min);
+    printf(", peak used %zu%s\n", r->peak_used, r->check_ok ? "" : ", HEAP CHECK FAILED");
+}
+
+/* The smallest heap (to 64 bytes) whose usable bytes hold `live`: what the
+ * floor costs once mpgc's control block and tables are added. */
+static size_t floor_heap(size_t live) {
+    size_t lo = live, hi = 2 * live + 65536;
+    void *mem = malloc(hi);
+    if (!mem) return 0;
+    while (hi - lo > 64) {
+        size_t mid = (lo + hi) / 2;
+        mpgc_t *gc = mpgc_init(mem, mid, NULL);
+        mpgc_info_t i;
+        if (gc) mpgc_info(gc, &i);
+        if (gc && i.total >= live) hi = mid;
+        else lo = mid;
+    }
+    free(mem);
+    return hi;
+}
+
+static int cmd_replay(int argc, char **argv) {
+    const char *path = NULL;
+    size_t heap = 65536, ref = 0, lo = 0, hi = 0, step = 0;
+    bool sweep = false, sweep_auto = false, kv = false;
+    const replay_policy_t *pol = &replay_policies[0];
+    replay_opts_t o = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--heap") == 0 && v) heap = parse_size(argv[++i]);
+        else if (strcmp(a, "--policy") == 0 && v) {
+            pol = replay_policy_named(argv[++i]);
+            if (!pol) {
+                fprintf(stderr, "mpgc replay: no policy named %s (mpgc policies)\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--sweep") == 0 && v) {
+            sweep = true;
+            i++;
+            if (strcmp(v, "auto") == 0) sweep_auto = true;
+            else {
+                char b[3][32];
+                if (sscanf(v, "%31[^:]:%31[^:]:%31s", b[0], b[1], b[2]) != 3) return replay_usage();
+                lo = parse_size(b[0]), hi = parse_size(b[1]), step = parse_size(b[2]);
+                if (!lo || hi < lo || !step) return replay_usage();
+            }
+        } else if (strcmp(a, "--ref") == 0 && v) ref = parse_size(argv[++i]);
+        else if (strcmp(a, "--recorded-collections") == 0) o.recorded_collections = true;
+        else if (strcmp(a, "--check") == 0) o.check = true;
+        else if (strcmp(a, "--timeline") == 0) o.timeline = true;
+        else if (strcmp(a, "--kv") == 0) kv = true;
+        else if (strcmp(a, "-v") == 0) o.verbose = true;
+        else if (a[0] == '-' && a[1] != '\0') return replay_usage();
+        else if (!path) path = a;
+        else heap = parse_size(a);
+    }
+    if (!path || !heap) return replay_usage();
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f) {
         perror(path);
         return 2;
     }
+    replay_trace_t t;
+    bool loaded = replay_load(&t, f, path);
+    if (f != stdin) fclose(f);
+    if (!loaded) return 2;
+    if (!kv)
+        printf("trace %s (source %s): %zu operations, %zu allocations, %zu reallocs, %zu frees, "
+               "%zu deaths, %zu explicit collections (%zu by the recording's heap); "
+               "peak live %zu bytes in %zu objects\n",
+               path, t.source, t.nops, t.allocs, t.reallocs, t.frees, t.deaths, t.collects,
+               t.auto_collects, t.peak_live, t.peak_objects);
+    if (t.warnings) fprintf(stderr, "%s: %lu lines name an unknown object or reuse a live name (taken as its death)\n", path, t.warnings);
+
+    if (!sweep) {
+        replay_result_t r;
+        replay_run(&t, heap, pol->policy, &o, &r);
+        if (kv) {
+            printf("trace=%s source=%s policy=%s heap=%zu ok=%d collections=%zu", path, t.source,
+                   pol->name, heap, r.ok, r.collections);
+            if (r.samples)
+                printf(" run_mean=%.3f run_min=%.3f", r.run_sum / (double)r.samples, r.run_min);
+            else
+                printf(" run_mean=- run_min=-");
+            printf(" check=%s\n", r.check_ok ? "ok" : "FAILED");
+            replay_free(&t);
+            return r.check_ok && !r.too_small ? 0 : 1;
+        }
+        printf("policy %s, heap ", pol->name);
+        print_result(heap, &t, &r);
+        printf("%zu operations, %d failed allocations\nheap check: %s\n", t.nops, r.ok ? 0 : 1,
+               r.check_ok ? "ok" : "FAILED");
+        replay_free(&t);
+        return r.check_ok && !r.too_small ? 0 : 1;
+    }
+
+    size_t floor_b = t.peak_live ? t.peak_live : MPGC_BLOCK_BYTES;
+    if (sweep_auto) {
+        step = (floor_b / 32 + 255) / 256 * 256;
+        lo = (floor_b + step - 1) / step * step;
+        hi = 8 * lo;
+    }
+    if (!ref) ref = (2 * floor_b + 1023) / 1024 * 1024;
+    size_t n = (hi - lo) / step + 1;
+    bool *oks = calloc(n, sizeof *oks);
+    if (!oks) return 2;
+    bool check_ok = true;
+    for (size_t k = 0; k < n; k++) {
+        replay_result_t r;
+        size_t h = lo + k * step;
+        oks[k] = replay_run(&t, h, pol->policy, &o, &r);
+        if (!r.check_ok) check_ok = false;
+        if (o.verbose) print_result(h, &t, &r);
+    }
+    replay_result_t rr;
+    replay_run(&t, ref, pol->policy, &o, &rr);
+    if (!rr.check_ok) check_ok = false;
+    /* stable: the smallest tested size from which every larger one survives */
+    size_t stable_k = n;
+    while (stable_k > 0 && oks[stable_k - 1]) stable_k--;
+    size_t first_ok = n;
+    for (size_t k = 0; k < n; k++)
+        if (oks[k]) { first_ok = k; break; }
+    if (kv) {
+        printf("trace=%s source=%s policy=%s ops=%zu allocs=%zu floor=%zu floor_heap=%zu lo=%zu hi=%zu step=%zu",
+               path, t.source, pol->name, t.nops, t.allocs, t.peak_live, floor_heap(floor_b), lo, hi, step);
+        if (stable_k < n) printf(" stable=%zu", lo + stable_k * step); else printf(" stable=none");
+        if (first_ok < n) printf(" first_ok=%zu", lo + first_ok * step); else printf(" first_ok=none");
+        printf(" fails_above=");
+        const char *sep = "";
+        for (size_t k = first_ok; k < stable_k && k < n; k++)
+            if (!oks[k]) { printf("%s%zu", sep, lo + k * step); sep = ","; }
+        printf(" ref=%zu ref_ok=%d ref_collections=%zu", ref, rr.ok, rr.collections);
+        if (rr.samples) printf(" ref_run_mean=%.3f ref_run_min=%.3f", rr.run_sum / (double)rr.samples, rr.run_min);
+        else printf(" ref_run_mean=- ref_run_min=-");
+        printf(" check=%s\n", check_ok ? "ok" : "FAILED");
+    } else {
+        printf("policy %s, sizes ", pol->name);
+        print_size(lo);
+        printf(" to ");
+        print_size(hi);
+        printf(" in steps of ");
+        print_size(step);
+        printf(":\n  floor (peak live): %zu bytes (a heap of %zu bytes holds them)\n  survives from: ",
+               t.peak_live, floor_heap(floor_b));
+        if (stable_k < n) {
+            print_size(lo + stable_k * step);
+            printf(" (%.2fx the floor)", (double)(lo + stable_k * step) / (double)floor_b);
+        } else printf("no tested size");
+        printf("\n  smallest size that survives: ");
+        if (first_ok < n) print_size(lo + first_ok * step); else printf("none");
+        printf("\n  failing sizes above it:");
+        int any = 0;
+        for (size_t k = first_ok; k < stable_k && k < n; k++)
+            if (!oks[k]) { printf(" "); print_size(lo + k * step); any = 1; }
+        printf("%s\n  at ", any ? "" : " none");
+        print_result(ref, &t, &rr);
+        printf("heap check: %s\n", check_ok ? "ok" : "FAILED");
+    }
+    free(oks);
+    replay_free(&t);
+    return check_ok ? 0 : 1;
+}
+
+/* ---- record: seed 004's loop in C, through the recorder ---------------- */
+
+/* The loop of issue 11: short-lived 16-616 B buffers in a ring of 24;
+ * a 0.5-3.5 KB buffer every 7 iterations in a ring of 6; a long-lived
+ * 64-264 B buffer every 97 iterations, at most 40; a 4-8 KB frame buffer
+ * every 50 iterations, dropped at once. Every buffer is no-scan (bytes);
+ * the program says when it drops one, so the deaths are exact. */
+static int record_seed004(const char *path, unsigned long iters) {
+    size_t size = 1024 * 1024;
     void *mem = malloc(size);
     if (!mem) return 2;
     mpgc_t *gc = new_heap(mem, size);
-    char line[256];
-    unsigned long lineno = 0, failed = 0, ops = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char op;
-        unsigned long id = 0, id2 = 0, sz = 0;
-        char kind = 's';
-        if (line[0] == '#' || sscanf(line, " %c", &op) != 1) continue;
-        ops++;
-        int n = sscanf(line + 1, "%lu %lu %c", &id, &sz, &kind);
-        if ((op == 'a' || op == 'f' || op == 'd' || op == 'p') && (n < 1 || id >= MAX_OBJS)) {
-            fprintf(stderr, "%s:%lu: bad operation\n", path, lineno);
-            return 2;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        free(mem);
+        return 2;
+    }
+    mpgc_trace_t *t = mpgc_trace_open(gc, f, "c-seed004");
+    if (!t) {
+        fclose(f);
+        free(mem);
+        return 2;
+    }
+    void **ring = &refs[0], **mid = &refs[24], **keep = &refs[30];
+    unsigned x = 4;
+    size_t nkeep = 0;
+    for (unsigned long i = 0; i < iters; i++) {
+        x = x * 1103515245u + 12345u;
+        unsigned r = x >> 8;
+        if (ring[i % 24]) mpgc_trace_dead(t, ring[i % 24]);
+        ring[i % 24] = mpgc_trace_alloc(t, 16 + r % 601, MPGC_NO_SCAN);
+        if (i % 7 == 0) {
+            if (mid[i / 7 % 6]) mpgc_trace_dead(t, mid[i / 7 % 6]);
+            mid[i / 7 % 6] = mpgc_trace_alloc(t, 512 + (r >> 10) % 3073, MPGC_NO_SCAN);
         }
-        switch (op) {
-        case 'a':
-            refs[id] = mpgc_alloc(gc, sz, kind == 'n' ? MPGC_NO_SCAN : kind == 'f' ? MPGC_FINALISE : 0);
-            if (!refs[id]) {
-                failed++;
-                printf("line %lu: allocation of %lu bytes failed\n", lineno, sz);
-            }
-            break;
-        case 'f': mpgc_free(gc, refs[id]); refs[id] = NULL; break;
-        case 'd': refs[id] = NULL; break;
-        case 'p':
-            id2 = sz;
-            if (id2 < MAX_OBJS && refs[id] && mpgc_size(gc, refs[id]) >= sizeof(void *))
-                *(void **)refs[id] = refs[id2];
-            break;
-        case 'c': printf("line %lu: collect freed %zu objects\n", lineno, mpgc_collect(gc)); break;
-        case 'i': print_info(gc); break;
-        case 'm': mpgc_dump_alloc_table(gc, out, stdout); break;
-        default: fprintf(stderr, "%s:%lu: unknown operation '%c'\n", path, lineno, op); return 2;
+        if (i % 97 == 0 && nkeep < 40) keep[nkeep++] = mpgc_trace_alloc(t, 64 + (r >> 4) % 201, MPGC_NO_SCAN);
+        if (i % 50 == 0) {
+            void *frame = mpgc_trace_alloc(t, 4096 + (r >> 3) % 4097, MPGC_NO_SCAN);
+            mpgc_trace_dead(t, frame);
         }
     }
-    fclose(f);
-    printf("%lu operations, %lu failed allocations\n", ops, failed);
-    print_info(gc);
-    int ok = mpgc_check(gc);
-    printf("heap check: %s\n", ok ? "ok" : "FAILED");
+    bool ok = mpgc_trace_close(t);
+    ok = fclose(f) == 0 && ok;
     free(mem);
     return ok ? 0 : 1;
+}
+
+static int cmd_record(int argc, char **argv) {
+    if (argc < 4 || strcmp(argv[2], "seed004") != 0) {
+        fprintf(stderr, "usage: mpgc record seed004 FILE [iterations]\n");
+        return 2;
+    }
+    return record_seed004(argv[3], argc > 4 ? strtoul(argv[4], NULL, 0) : 20000);
 }
 
 int main(int argc, char **argv) {
@@ -237,8 +456,14 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "map") == 0) return cmd_map(argc > 2 ? strtoul(argv[2], NULL, 0) : 16384);
-    if (strcmp(cmd, "replay") == 0 && argc > 2)
-        return cmd_replay(argv[2], argc > 3 ? strtoul(argv[3], NULL, 0) : 65536);
-    fprintf(stderr, "usage: mpgc [demo] | map [bytes] | replay FILE [heap-bytes]\n");
+    if (strcmp(cmd, "replay") == 0) return cmd_replay(argc, argv);
+    if (strcmp(cmd, "record") == 0) return cmd_record(argc, argv);
+    if (strcmp(cmd, "policies") == 0) {
+        for (size_t i = 0; i < replay_npolicies; i++)
+            printf("%s\t%s\n", replay_policies[i].name, replay_policies[i].what);
+        return 0;
+    }
+    fprintf(stderr, "usage: mpgc [demo] | map [bytes] | replay [options] FILE [heap-bytes]\n"
+                    "       | record seed004 FILE [iterations] | policies\n");
     return 2;
 }

@@ -58,6 +58,7 @@
 
 #include "mpgc.h"
 #include "mpgc_mp.h"
+#include "mpgc_mp_trace.h"
 
 #if MICROPY_ENABLE_GC
 
@@ -247,6 +248,117 @@ static void weakrefs_note_freed(bool all) { (void)all; }
 static void weakrefs_sweep(void) {}
 #endif
 
+/* ---- trace recording (MPGC_MP_TRACE=1) ------------------------------------ */
+
+/* Every gc_alloc, gc_free, gc_realloc and collection, written as a trace
+ * for `mpgc replay` (docs/fragmentation.md). Off by default, and then each
+ * hook below is an empty inline function. On unix the trace goes to the
+ * file named by $MPGC_TRACE (no variable: nothing is recorded, the heap is
+ * as without the option); $MPGC_TRACE_COLLECT_EVERY=N makes the heap
+ * collect after every N bytes allocated (as gc.threshold(N)), so that
+ * deaths are found sooner (0: before every allocation, so every death is
+ * found before the next allocation). Elsewhere the port supplies
+ * mpgc_mp_trace_port_write(). The recorder's bitmap (one bit per block)
+ * is taken from the end of the heap area. The state is global: this is a
+ * measurement build. */
+#ifndef MPGC_MP_TRACE
+#define MPGC_MP_TRACE 0
+#endif
+
+#if MPGC_MP_TRACE
+static mpgc_mp_trace_t trace;
+static bool trace_automatic; /* the collection in progress was started by gc_alloc */
+
+/* 1: the file named by $MPGC_TRACE (unix); 0: mpgc_mp_trace_port_write(). */
+#ifndef MPGC_MP_TRACE_STDIO
+#if defined(__unix__) || defined(__APPLE__)
+#define MPGC_MP_TRACE_STDIO 1
+#else
+#define MPGC_MP_TRACE_STDIO 0
+#endif
+#endif
+
+#if MPGC_MP_TRACE_STDIO
+#include <stdio.h>
+#include <stdlib.h>
+static void trace_write(void *ctx, const char *s, size_t n) { fwrite(s, 1, n, (FILE *)ctx); }
+/* The writer, or false: nothing to record. */
+static bool trace_writer(void (**write)(void *, const char *, size_t), void **ctx) {
+    const char *path = getenv("MPGC_TRACE");
+    FILE *f = path && *path ? fopen(path, "w") : NULL;
+    *write = trace_write;
+    *ctx = f;
+    return f != NULL;
+}
+/* -1: not set. 0: collect before every allocation (exact death times). */
+static ptrdiff_t trace_collect_every(void) {
+    const char *s = getenv("MPGC_TRACE_COLLECT_EVERY");
+    return s && *s ? (ptrdiff_t)strtol(s, NULL, 0) : -1;
+}
+#else
+static void trace_write(void *ctx, const char *s, size_t n) { (void)ctx; mpgc_mp_trace_port_write(s, n); }
+static bool trace_writer(void (**write)(void *, const char *, size_t), void **ctx) {
+    *write = trace_write;
+    *ctx = NULL;
+    return true;
+}
+static ptrdiff_t trace_collect_every(void) { return -1; }
+#endif
+
+/* Before mpgc_init: starts recording and returns the new end of the area. */
+static void *trace_open(void *start, void *end) {
+    void (*write)(void *, const char *, size_t);
+    void *ctx;
+    if (!trace_writer(&write, &ctx)) return end;
+    size_t area = (size_t)((byte *)end - (byte *)start);
+    size_t bytes = mpgc_mp_trace_bitmap_bytes(area, MICROPY_BYTES_PER_GC_BLOCK);
+    if (bytes >= area) return end;
+    end = (byte *)end - bytes;
+    char extra[64] = "heap=";
+    size_t n = strlen(extra), v = area, k;
+    char d[24];
+    for (k = sizeof d; k == sizeof d || v; v /= 10) d[--k] = (char)('0' + v % 10);
+    memcpy(extra + n, d + k, sizeof d - k);
+    extra[n + sizeof d - k] = '\0';
+    mpgc_mp_trace_begin(&trace, write, ctx, start, (unsigned char *)end, bytes,
+                        MICROPY_BYTES_PER_GC_BLOCK, extra);
+    return end;
+}
+/* After the threshold is set up: $MPGC_TRACE_COLLECT_EVERY. */
+static void trace_opened(void) {
+    ptrdiff_t every = trace_collect_every();
+    #if MICROPY_GC_ALLOC_THRESHOLD
+    if (trace.write && every >= 0) {
+        MP_STATE_MEM(gc_alloc_threshold) = mpgc_mp_threshold_blocks(every,
+            MICROPY_BYTES_PER_GC_BLOCK);
+        mpgc_mp_trace_comment(&trace, "the recording heap collects every MPGC_TRACE_COLLECT_EVERY bytes");
+    }
+    #else
+    (void)every;
+    #endif
+}
+static void trace_alloc(void *p, size_t n, unsigned flags) {
+    if (p) mpgc_mp_trace_alloc(&trace, p, n, flags);
+    else mpgc_mp_trace_alloc_failed(&trace, n);
+}
+static void trace_free(void *p) { mpgc_mp_trace_free(&trace, p); }
+static void trace_realloc(void *old, void *now, size_t n) {
+    if (now) mpgc_mp_trace_realloc(&trace, old, now, n);
+}
+static void trace_auto(bool on) { trace_automatic = on; }
+static void trace_collected(void) { mpgc_mp_trace_collected(&trace, heap(), trace_automatic); }
+void gc_mpgc_trace_threshold(ptrdiff_t bytes) { mpgc_mp_trace_threshold(&trace, bytes); }
+void gc_mpgc_trace_enable(bool on) { mpgc_mp_trace_enable(&trace, on); }
+#else
+static inline void *trace_open(void *start, void *end) { (void)start; return end; }
+static inline void trace_opened(void) {}
+static inline void trace_alloc(void *p, size_t n, unsigned flags) { (void)p; (void)n; (void)flags; }
+static inline void trace_free(void *p) { (void)p; }
+static inline void trace_realloc(void *old, void *now, size_t n) { (void)old; (void)now; (void)n; }
+static inline void trace_auto(bool on) { (void)on; }
+static inline void trace_collected(void) {}
+#endif
+
 /* ---- heap set-up -------------------------------------------------------------- */
 
 /* MICROPY_GC_HOOK_LOOP(i), the port's hook in py/gc.c's long loops (a
@@ -261,6 +373,7 @@ static void hook_loop(mpgc_t *gc, void *user) {
 
 void gc_init(void *start, void *end) {
     end = (void *)((uintptr_t)end & ~(uintptr_t)(MICROPY_BYTES_PER_GC_BLOCK - 1));
+    end = trace_open(start, end);
     mpgc_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.finaliser = FINALISER;
@@ -275,6 +388,7 @@ void gc_init(void *start, void *end) {
     MP_STATE_THREAD(gc_lock_depth) = 0;
     MP_STATE_MEM(gc_auto_collect_enabled) = 1;
     threshold_init();
+    trace_opened();
     GC_MUTEX_INIT();
 }
 
@@ -404,6 +518,7 @@ void gc_collect_end(void) {
     }
     set_collected(mpgc_collect_end(heap()));
     MP_STATE_THREAD(gc_lock_depth) &= ~GC_COLLECT_FLAG;
+    trace_collected();          /* before anything can reuse an address */
     weakrefs_note_freed(false); /* before GC_EXIT: no address is reused yet */
     flush_frees();              /* what the finalisers freed */
     free_empty_areas();
@@ -442,14 +557,18 @@ static void *alloc_collecting(void *ptr, size_t n_bytes, unsigned flags) {
     bool collected = !MP_STATE_MEM(gc_auto_collect_enabled);
     if (!collected && threshold_reached()) {
         GC_EXIT();
+        trace_auto(true);
         gc_collect();
+        trace_auto(false);
         collected = true;
         GC_ENTER();
     }
     void *p = attempt(ptr, n_bytes, flags);
     if (p == NULL && !collected) { /* the heap is full or too fragmented */
         GC_EXIT();
+        trace_auto(true);
         gc_collect();
+        trace_auto(false);
         GC_ENTER();
         p = attempt(ptr, n_bytes, flags);
     }
@@ -466,6 +585,7 @@ void *gc_alloc(size_t n_bytes, unsigned int alloc_flags) {
     GC_ENTER();
     flush_frees();
     void *p = alloc_collecting(NULL, n_bytes, flags);
+    trace_alloc(p, n_bytes, flags);
     GC_EXIT();
     return p;
 }
@@ -475,6 +595,7 @@ void gc_free(void *ptr) {
      * collection. */
     if ((MP_STATE_THREAD(gc_lock_depth) & ~GC_COLLECT_FLAG) || ptr == NULL) return;
     GC_ENTER();
+    trace_free(ptr);
     defer_free(ptr);
     GC_EXIT();
 }
@@ -497,6 +618,7 @@ void *gc_realloc(void *ptr, size_t n_bytes, bool allow_move) {
     flush_frees();
     void *q = mpgc_realloc(heap(), ptr, n_bytes, false); /* in place */
     if (q == NULL && allow_move) q = alloc_collecting(ptr, n_bytes, 0);
+    trace_realloc(ptr, q, n_bytes);
     GC_EXIT();
     return q;
 }

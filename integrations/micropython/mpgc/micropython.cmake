@@ -68,6 +68,16 @@ set(MPGC_LIB_SOURCES
     ${MPGC_ROOT}/port/sysmem_${MPGC_SYSMEM}.c
 )
 
+# MPGC_MP_TRACE=ON: record every gc_alloc, gc_free, gc_realloc and
+# collection as a trace for `mpgc replay` (docs/fragmentation.md); the port
+# then supplies mpgc_mp_trace_port_write(). Off by default.
+option(MPGC_MP_TRACE "mpgc: record allocation traces" OFF)
+if(MPGC_MP_TRACE)
+    list(APPEND MPGC_LIB_SOURCES ${MPGC_MP_DIR}/mpgc_mp_trace.c)
+    set_property(SOURCE ${MPGC_MP_DIR}/gc_mpgc.c ${MPGC_MP_DIR}/modgc_mpgc.c APPEND PROPERTY
+        COMPILE_DEFINITIONS MPGC_MP_TRACE=1)
+endif()
+
 add_library(usermod_mpgc INTERFACE)
 
 target_sources(usermod_mpgc INTERFACE

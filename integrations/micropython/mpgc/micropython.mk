@@ -28,6 +28,15 @@ MPGC_LIB_C := $(MPGC_MP_DIR)/mpgc_mp.c \
 	$(addprefix $(MPGC_ROOT)/src/,heap.c freelist.c alloc.c mark.c roots.c stack.c \
 		finalise.c sweep.c collect.c stats.c check.c) \
 	$(MPGC_ROOT)/port/sysmem_$(MPGC_SYSMEM).c
+# MPGC_MP_TRACE=1: record every gc_alloc, gc_free, gc_realloc and collection
+# as a trace for `mpgc replay` (docs/fragmentation.md); unix writes to the
+# file named by $MPGC_TRACE when the program runs. Off (0) by default: then
+# nothing of the recorder is compiled in.
+MPGC_MP_TRACE ?= 0
+ifeq ($(MPGC_MP_TRACE),1)
+MPGC_LIB_C += $(MPGC_MP_DIR)/mpgc_mp_trace.c
+CFLAGS_USERMOD += -DMPGC_MP_TRACE=1
+endif
 SRC_USERMOD_LIB_C += $(MPGC_LIB_C)
 
 # The adapter takes MicroPython's GC mutex itself, and counts

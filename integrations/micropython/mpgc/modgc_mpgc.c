@@ -20,6 +20,7 @@
 
 #include "mpgc.h"
 #include "mpgc_mp.h"
+#include "mpgc_mp_trace.h"
 
 #if MICROPY_PY_GC && MICROPY_ENABLE_GC
 
@@ -37,12 +38,14 @@ MP_DEFINE_CONST_FUN_OBJ_0(gc_collect_obj, py_gc_collect);
 
 static mp_obj_t gc_disable(void) {
     MP_STATE_MEM(gc_auto_collect_enabled) = 0;
+    gc_mpgc_trace_enable(false);
     return mp_const_none;
 }
 MP_DEFINE_CONST_FUN_OBJ_0(gc_disable_obj, gc_disable);
 
 static mp_obj_t gc_enable(void) {
     MP_STATE_MEM(gc_auto_collect_enabled) = 1;
+    gc_mpgc_trace_enable(true);
     return mp_const_none;
 }
 MP_DEFINE_CONST_FUN_OBJ_0(gc_enable_obj, gc_enable);
@@ -77,8 +80,10 @@ static mp_obj_t gc_threshold(size_t n_args, const mp_obj_t *args) {
         return mp_obj_new_int(mpgc_mp_threshold_bytes(MP_STATE_MEM(gc_alloc_threshold),
             MICROPY_BYTES_PER_GC_BLOCK));
     }
+    mp_int_t amount = mp_obj_get_int(args[0]);
     MP_STATE_MEM(gc_alloc_threshold) =
-        mpgc_mp_threshold_blocks(mp_obj_get_int(args[0]), MICROPY_BYTES_PER_GC_BLOCK);
+        mpgc_mp_threshold_blocks(amount, MICROPY_BYTES_PER_GC_BLOCK);
+    gc_mpgc_trace_threshold(amount < 0 ? -1 : amount);
     return mp_const_none;
 }
 MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(gc_threshold_obj, 0, 1, gc_threshold);
