@@ -503,7 +503,7 @@ static void inside_call(int kind) {
         break;
     case 10: {
         int i = held_obj(kind);
-        if (i < 0 || (FUZZ_OFF & 16)) break;
+        if (i < 0 || (FUZZ_OFF & 16) != 0) break;
         if (mpgc_set_finaliser(gc, objs[i].p, !objs[i].fin)) FAIL("set_finaliser accepted in %s", where);
         break;
     }
@@ -557,7 +557,7 @@ static void inside_call(int kind) {
     }
     case 17: { /* mark_range: a root in scan_roots and between start and end,
                   keeps alive in a finaliser, may or may not in progress */
-        if (quiet || in_sweep_all || (kind == K_PROG && (FUZZ_OFF & 32))) break;
+        if (quiet || in_sweep_all || (kind == K_PROG && (FUZZ_OFF & 32) != 0)) break;
         void *vals[4]; /* its own array: a progress callback may come inside mark_range */
         for (int k = 0; k < 4; k++) vals[k] = pick_value();
         set_t r = values_reach(vals, 4);
