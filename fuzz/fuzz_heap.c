@@ -47,7 +47,8 @@
  * part finds a bug: 1 nested collect_start/collect_end in callbacks,
  * 2 mpgc_sweep_all, 4 the finaliser order check, 8 the failed-allocation
  * check, 16 region/root/finaliser changes from callbacks, 32 mark_range
- * from the progress callback.
+ * from the progress callback, 64 the N + 2 bound (for MPGC_FINALISE_BATCH
+ * values that do not keep it).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -1039,7 +1040,7 @@ static void op_drain(void) {
     }
     quiet = false;
     set_t dead = present() & ~roots_reach();
-    if (dead) {
+    if (dead && !(FUZZ_OFF & 64)) {
         int i = __builtin_ctzll(dead);
         FAIL("%d collections left unreachable %p (%zu bytes%s)", n + 2, (void *)objs[i].p, objs[i].blocks * BLK,
              objs[i].fin ? ", finaliser pending" : "");
