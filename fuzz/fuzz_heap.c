@@ -348,6 +348,12 @@ static void seg_begin(void) {
     STAT(S_COLL);
     TRACE("  collection %zu: reachable %llx of %llx\n", c, (unsigned long long)seg.strict,
           (unsigned long long)present());
+#ifdef FUZZ_TRACE
+    for (int i = 0; i < NOBJ; i++)
+        if (objs[i].p && !(seg.strict & BIT(i)))
+            TRACE("    #%d %p%s -> %llx\n", i, (void *)objs[i].p, objs[i].fin ? " (fin)" : "",
+                  (unsigned long long)(edges[i]));
+#endif
 }
 
 /* The segment is over: what did the engine free, and was it allowed? */
@@ -931,6 +937,44 @@ static void op_store(void) {
     obj_changed((int)(o - objs));
 }
 
+/* Links up to NOBJ scannable objects, in slot order from a fuzz-chosen
+ * slot, into a chain or a ring (word 0 of each points at the next), with or
+ * without a tail (word 1 of one member points at the object in the slot
+ * before the first), arming their finalisers or not: long chains and cycles
+ * of finalisable objects, which single stores seldom build, for the order
+ * and progress checks. */
+static void store_word(int i, size_t word, const void *v) {
+    memcpy(objs[i].p + word * W, &v, W);
+    memcpy(objs[i].shadow + word * W, &v, W);
+    obj_changed(i);
+}
+static void arm(int i) {
+    if (user_depth == 0 && mpgc_set_finaliser(gc, objs[i].p, true)) objs[i].fin = true;
+}
+static void op_link(void) {
+    int from = byte() % NOBJ, len = 2 + byte() % (NOBJ - 1);
+    uint8_t mode = byte();
+    bool ring = mode & 1, tail = mode & 2, armed = mode & 4;
+    int first = -1, prev = -1, n = 0;
+    for (int k = 0; k < len; k++) {
+        int i = (from + k) % NOBJ;
+        if (!objs[i].p || objs[i].noscan) continue;
+        if (prev >= 0) store_word(prev, 0, objs[i].p);
+        else first = i;
+        if (armed) arm(i);
+        prev = i;
+        if (++n == len / 2 && tail) {
+            int t = (from + NOBJ - 1) % NOBJ;
+            if (objs[t].p && BLK >= 2 * W) {
+                store_word(i, 1, objs[t].p);
+                if (armed) arm(t);
+            }
+        }
+    }
+    if (ring && prev >= 0 && prev != first) store_word(prev, 0, objs[first].p);
+    TRACE("  link %d..%d, %d objects, mode %u\n", first, prev, n, mode & 7u);
+}
+
 static void op_fill(void) {
     obj_t *o = some_obj();
     if (!o->p) return;
@@ -1132,8 +1176,8 @@ static void op_scratch(void) {
 
 static void op_misc(void) {
     uint8_t m = byte();
-    TRACE("  misc %u\n", m % 24u);
-    switch (m % 24) {
+    TRACE("  misc %u\n", m % 25u);
+    switch (m % 25) {
     case 0: { int k = byte() % NROOT; rootA[k] = pick_value(); } break;
     case 1: { int k = byte() % NROOT; rootB[k] = pick_value(); } break;
     case 2: { int k = byte() % NROOT; rootC[k] = pick_value(); } break;
@@ -1207,6 +1251,7 @@ static void op_misc(void) {
         }
         break;
     case 22: if (byte() & 1) op_collect3(); break;
+    case 23: op_link(); break;
     default: prog_every = byte() % 8; break;
     }
 }
