@@ -84,6 +84,14 @@ typedef struct mpgc_config {
     /* Do not scan the calling thread's C stack and registers when
      * collecting (runtimes that report every root through scan_roots). */
     bool no_stack_scan;
+    /* The caller retries an allocation that returned NULL, collecting
+     * first when it may (MicroPython's gc_alloc does, with mpgc's own
+     * collections disabled). MPGC_POLICY_FIT may then return NULL once
+     * before the heap is full, to have it collected early rather than cut
+     * the longest free run (MPGC_RESERVE_LARGE); the next attempt succeeds
+     * if a run is long enough, collection or not. While mpgc's collections
+     * are enabled it does this by itself and the flag changes nothing. */
+    bool caller_collects;
     /* Called now and then during a collection: after every
      * MPGC_PROGRESS_WORDS words of marking and sweeping work (optional;
      * ignored if MPGC_ENABLE_PROGRESS is 0). For a watchdog or an event

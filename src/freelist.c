@@ -28,6 +28,10 @@
 #define FIT_PROBES 8u
 /* Larger non-empty classes whose heads a small request compares. */
 #define SMALL_SCAN 4u
+/* Large requests under 1/MID_DIV of recent_large are placed low (rule 2). */
+#define MID_DIV 8u
+/* recent_large loses 1/RECENT_DECAY of itself at every large request. */
+#define RECENT_DECAY 64u
 
 size_t mpgc_class_of(size_t n) {
     if (n < MPGC_CLASS_EXACT) return n - 1;
@@ -160,28 +164,27 @@ static run_t *lowest_fit(mpgc_t *gc, size_t n) {
     return NULL;
 }
 
-/* MPGC_POLICY_FIT: small requests fill the heap from the bottom, large ones
- * from the top, so that long-lived small objects do not split the long runs
- * large buffers need (bench workload 2: half the fragmentation of
- * MicroPython's first fit, no failure where it fails).
- *  - small (n < LARGE_MIN): the lowest-addressed of: the first run of n's
- *    own class that fits (exact class: its head; ranged: the first of
- *    FIT_PROBES from the head) and the heads of the next SMALL_SCAN
- *    non-empty classes, which all fit. Carved from its low end.
- *  - large: the first run of n's own class that fits, looking from the
- *    list's tail; else the highest-addressed tail of all larger non-empty
- *    classes. Carved from its high end.
+/* MPGC_POLICY_FIT: small requests fill the heap from the bottom, the
+ * largest requests from the top, so that long-lived small objects do not
+ * split the long runs large buffers need.
+ *  - high (the largest requests): the first run of n's own class that
+ *    fits, looking from the list's tail; else the highest-addressed tail of
+ *    all larger non-empty classes.
+ *  - low (small and mid-size requests): the lowest-addressed of: the first
+ *    run of n's own class that fits (exact class: its head; ranged: the
+ *    first of FIT_PROBES from the head) and the heads of the next
+ *    SMALL_SCAN non-empty classes (mid-size: of all larger classes), which
+ *    all fit.
  * Heads are low runs and tails high ones because lists are kept roughly
  * address-ordered: the sweep rebuilds them in order, and a run inserted
  * later goes to the head only when it is lower than the head.
  * Cost: O(classes), whatever the heap size. */
-static run_t *find_fit(const mpgc_t *gc, size_t n) {
+static run_t *find_fit(const mpgc_t *gc, size_t n, bool high) {
     size_t c = mpgc_class_of(n);
-    bool large = n >= LARGE_MIN;
     run_t *best = NULL;
     run_t *r = gc->bins[c];
     if (r) {
-        run_t *first = large ? r->prev : r, *q = first;
+        run_t *first = high ? r->prev : r, *q = first;
         if (c < MPGC_CLASS_EXACT - 1u) {
             best = first; /* exact class: exact fit */
         } else {
@@ -191,19 +194,19 @@ static run_t *find_fit(const mpgc_t *gc, size_t n) {
                     best = q;
                     break;
                 }
-                q = large ? q->prev : q->next;
+                q = high ? q->prev : q->next;
             } while (q != first && --probes);
         }
-        if (best && large) return best;
+        if (best && high) return best;
     }
-    size_t k = large ? SIZE_MAX : SMALL_SCAN;
+    size_t k = high || n >= LARGE_MIN ? SIZE_MAX : SMALL_SCAN;
     for (size_t w = (c + 1) / W_BITS; w < BINMAP_WORDS && k > 0; w++) {
         word_t m = gc->binmap[w];
         if (w == (c + 1) / W_BITS) m &= ~(word_t)0 << ((c + 1) % W_BITS);
         for (; m && k > 0; m &= m - 1, k--) {
             run_t *h = gc->bins[w * W_BITS + ctz_word(m)];
-            run_t *q = large ? h->prev : h;
-            if (!best || (large ? q > best : q < best)) best = q;
+            run_t *q = high ? h->prev : h;
+            if (!best || (high ? q > best : q < best)) best = q;
         }
     }
     if (best) return best;
@@ -221,30 +224,70 @@ static uint8_t *take_first_fit(mpgc_t *gc, size_t n) {
     return r ? carve(gc, r, n, false) : NULL;
 }
 
+/* The highest non-empty class (MPGC_NUM_CLASSES if none). */
+static size_t top_class(const mpgc_t *gc) {
+    for (size_t w = BINMAP_WORDS; w-- > 0;)
+        if (gc->binmap[w]) return w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w]);
+    return MPGC_NUM_CLASSES;
+}
+
 /* Where a growing object moves (a realloc that could not grow in place):
  * the low end of the highest run of the top non-empty class, so that the
  * longest free space lies above it to grow into. NULL if that run is too
  * short (then the usual placement applies). */
 static run_t *roomiest(const mpgc_t *gc, size_t n) {
-    for (size_t w = BINMAP_WORDS; w-- > 0;) {
-        if (!gc->binmap[w]) continue;
-        run_t *r = gc->bins[w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w])]->prev;
-        return r->nblocks >= n ? r : NULL;
-    }
-    return NULL;
+    size_t top = top_class(gc);
+    if (top == MPGC_NUM_CLASSES) return NULL;
+    run_t *r = gc->bins[top]->prev;
+    return r->nblocks >= n ? r : NULL;
 }
 
-/* Slow path of mpgc_fl_take: rules 1-3 of docs/design.md section 2, over
+/* Would giving n blocks of run r to a small request eat into the reserve:
+ * r is of the top non-empty class (the longest runs) and fewer than
+ * MPGC_RESERVE_LARGE times the recent large request would be left? */
+static bool in_reserve(const mpgc_t *gc, const run_t *r, size_t n) {
+    return r->nblocks - n < (size_t)MPGC_RESERVE_LARGE * gc->recent_large &&
+           mpgc_class_of(r->nblocks) == top_class(gc);
+}
+
+/* Should a request that would cut into the reserve fail, so that the heap
+ * is collected first? Only if a collection follows a NULL (mpgc's own,
+ * while enabled; the caller's, with cfg.caller_collects), at most once
+ * between two collections (a retry without collecting then succeeds), and
+ * once at least one recent large request's worth was allocated since the
+ * last collection (collecting sooner would not free that much). */
+static bool collect_first(mpgc_t *gc) {
+    if (!(gc->enabled || gc->cfg.caller_collects) || gc->declined_in == gc->collections + 1 ||
+        gc->since_collect < gc->recent_large * BLOCK)
+        return false;
+    gc->declined_in = gc->collections + 1;
+    return true;
+}
+
+/* Slow path of mpgc_fl_take: rules 1-4 of docs/design.md section 2, over
  * the whole free space (the current run is indexed again first, so it can
  * never make a request fail). A small request's run leaves the index whole
- * and its rest becomes the current run. */
+ * and its rest becomes the current run, unless that run is the reserve
+ * (rule 4): then NULL when collect_first() says so (the heap is collected
+ * and the request retried); else n blocks are cut from its low end and
+ * there is no current run, so the next small request looks again. */
 uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     if (first_fit(gc)) return take_first_fit(gc, n);
     current_retire(gc);
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
-    r = find_fit(gc, n);
-    if (!r || n >= LARGE_MIN) return r ? carve(gc, r, n, true) : NULL;
+    bool high = n >= LARGE_MIN && n * MID_DIV >= gc->recent_large;
+    r = find_fit(gc, n, high);
+    if (!r) return NULL;
+    if (n >= LARGE_MIN) { /* mid-size: the low end of a low run */
+        size_t decayed = gc->recent_large - gc->recent_large / RECENT_DECAY;
+        gc->recent_large = n > decayed ? n : decayed;
+        return carve(gc, r, n, high);
+    }
+    if (in_reserve(gc, r, n)) {
+        if (collect_first(gc)) return NULL;
+        return carve(gc, r, n, false);
+    }
     unlink_run(gc, r, mpgc_class_of(r->nblocks));
     uint8_t *m = (uint8_t *)r;
     gc->bump_end = m + r->nblocks * BLOCK;
@@ -318,11 +361,7 @@ void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
  * it); else the runs of the top non-empty class are compared, and cached. */
 static size_t max_indexed_run(const mpgc_t *gc) {
     if (gc->max_run_valid) return gc->max_run;
-    size_t top = MPGC_NUM_CLASSES;
-    for (size_t w = BINMAP_WORDS; w-- > 0 && top == MPGC_NUM_CLASSES;)
-        if (gc->binmap[w])
-            top = w * W_BITS + W_BITS - 1 - clz_word(gc->binmap[w]);
-    size_t best = 0;
+    size_t top = top_class(gc), best = 0;
     if (top < MPGC_CLASS_EXACT - 1u) {
         best = top + 1;
     } else if (top < MPGC_NUM_CLASSES) {

@@ -93,6 +93,10 @@ struct mpgc {
     word_t binmap[BINMAP_WORDS];
     uint8_t *bump;         /* the current run [bump, bump_end): small */
     uint8_t *bump_end;     /* requests take its low end (empty: equal) */
+    size_t recent_large;   /* blocks: the largest recent large request,
+                              decaying (freelist.c, the reserve) */
+    size_t declined_in;    /* collections + 1 when the reserve last asked
+                              for a collection (at most once per cycle) */
 
     unsigned lock_depth;   /* user locks + 1 during a collection */
     bool enabled;
@@ -261,7 +265,10 @@ static inline bool mpgc_fl_current_at(const mpgc_t *gc, const uint8_t *at) {
     return at == gc->bump && gc->bump != gc->bump_end;
 }
 /* Takes n free blocks out of the free space and returns the first; NULL if
- * no run is long enough. The caller marks them allocated. Inline because
+ * no run is long enough, or once between two collections when the
+ * placement's reserve asks for a collection first (only while collection
+ * is enabled or cfg.caller_collects: a collection or a retry follows;
+ * design.md section 2, rule 4). The caller marks the blocks allocated. Inline because
  * it is the allocation fast path: a small request takes a run of exactly n
  * blocks if one lies below the current run, else the current run's low
  * end. (An exact run above it is left for the slow path, which compares

@@ -387,6 +387,7 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
     cfg.no_stack_scan = true;                       /* every reference is in roots[] */
     cfg.policy = policy;
     cfg.finalise_order = MPGC_FINALISE_MICROPYTHON; /* freed by the collection that finds them */
+    cfg.caller_collects = true; /* as the adapter: it collects and retries */
     mpgc_t *gc = mpgc_init(mem, heap_bytes, &cfg);
     if (!gc || !mpgc_add_root(gc, roots, (t->nslots ? t->nslots : 1) * sizeof *roots)) {
         r->too_small = true;
@@ -396,7 +397,8 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
     }
     /* Collections are the replay's own, as MicroPython's adapter makes
      * them: before an allocation once the threshold is reached, and when
-     * an allocation fails. */
+     * an allocation fails (then one retry, also while collection is off:
+     * the placement may decline once to have the heap collected early). */
     mpgc_disable(gc);
     run_t x = {gc, o, r, 0, 0};
     bool enabled = true;
@@ -413,8 +415,8 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
             if (enabled && threshold >= 0 && x.since >= (uint64_t)threshold) collect(&x);
             void *p = op->kind == OP_ALLOC ? mpgc_alloc(gc, n, op->flags)
                                            : mpgc_realloc(gc, *slot, n, true);
-            if (!p && n > 0 && enabled) {
-                collect(&x);
+            if (!p && n > 0) { /* as the adapter: retry, collecting first if enabled */
+                if (enabled) collect(&x);
                 p = op->kind == OP_ALLOC ? mpgc_alloc(gc, n, op->flags)
                                          : mpgc_realloc(gc, *slot, n, true);
             }

@@ -379,6 +379,7 @@ void gc_init(void *start, void *end) {
     cfg.finaliser = FINALISER;
     cfg.finalise_order = MPGC_FINALISE_MICROPYTHON; /* MicroPython's tests rely on it */
     cfg.no_stack_scan = true;                       /* the port reports stacks */
+    cfg.caller_collects = true; /* gc_alloc collects and retries on NULL */
     cfg.progress = hook_loop;
     mpgc_t *gc = mpgc_init(start, (size_t)((byte *)end - (byte *)start), &cfg);
     if (gc) mpgc_disable(gc); /* collections come from gc_collect() only */
@@ -564,12 +565,17 @@ static void *alloc_collecting(void *ptr, size_t n_bytes, unsigned flags) {
         GC_ENTER();
     }
     void *p = attempt(ptr, n_bytes, flags);
-    if (p == NULL && !collected) { /* the heap is full or too fragmented */
-        GC_EXIT();
-        trace_auto(true);
-        gc_collect();
-        trace_auto(false);
-        GC_ENTER();
+    if (p == NULL) { /* full, fragmented, or mpgc asks for a collection first */
+        if (!collected) {
+            GC_EXIT();
+            trace_auto(true);
+            gc_collect();
+            trace_auto(false);
+            GC_ENTER();
+        }
+        /* Also without collecting: mpgc's placement may decline once
+         * between collections to have the heap collected early
+         * (cfg.caller_collects); the retry then succeeds if a run fits. */
         p = attempt(ptr, n_bytes, flags);
     }
     if (p == NULL && try_add_area(n_bytes)) p = attempt(ptr, n_bytes, flags);
