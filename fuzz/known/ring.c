@@ -3,7 +3,7 @@
  * of n finalisable objects, one of which points at a finalisable z
  * (allocated first, lowest address). The contract: z's finaliser runs after
  * every ring member's (they all reach z, z reaches none of them).
- *   cc -Iinclude fuzz/known/ring.c src/*.c port/sysmem_linux.c -o ring
+ *   cc -Iinclude fuzz/known/ring.c src/[a-z]*.c port/sysmem_linux.c -o ring
  *   ./ring 40          # repeated mpgc_collect
  *   ./ring 40 sweep    # mpgc_sweep_all
  * Exit status 0 when z runs last. On e2c879c: fine up to n = 32, broken
