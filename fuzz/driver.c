@@ -1,7 +1,9 @@
 /*
  * driver.c - runs the fuzz target without libFuzzer: over the files named
  * on the command line (a corpus), and/or over N pseudo-random inputs:
- *   fuzz_heap_driver [-n N] [-seed S] [-len L] [FILE...]
+ *   fuzz_heap_driver [-n N] [-seed S] [-len L] [-save FILE] [FILE...]
+ * (-save: each random input is written to FILE before it runs, so that the
+ * one that fails can be run again.)
  * With no -n and no file, it runs FUZZ_DEFAULT_INPUTS random inputs (the
  * bare-metal targets pass no usable arguments). Used by CTest (every
  * compiler, every target) and for reproducing crashes.
@@ -34,10 +36,12 @@ static int run_file(const char *path) {
 int main(int argc, char **argv) {
     unsigned long n = 0, seed = 1, len = 2000, files = 0;
     bool given = false;
+    const char *save = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) n = strtoul(argv[++i], NULL, 0), given = true;
         else if (strcmp(argv[i], "-seed") == 0 && i + 1 < argc) seed = strtoul(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "-len") == 0 && i + 1 < argc) len = strtoul(argv[++i], NULL, 0);
+        else if (strcmp(argv[i], "-save") == 0 && i + 1 < argc) save = argv[++i];
         else if (argv[i][0] != '-' && run_file(argv[i]) == 0) files++, given = true;
         else if (argv[i][0] == '-') return 1;
     }
@@ -50,6 +54,10 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < l; i++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             buf[i] = (uint8_t)(x >> 24);
+        }
+        if (save) {
+            FILE *f = fopen(save, "wb");
+            if (f) fwrite(buf, 1, l, f), fclose(f);
         }
         LLVMFuzzerTestOneInput(buf, l);
     }
