@@ -27,8 +27,10 @@
  *    unreachable from the roots, with the heap locked and mpgc_check()
  *    true, and (safe order) with the object and all it reaches intact and
  *    no unreachable object that reaches it (outside a cycle) still pending;
- *  - with no allocation, N + 2 collections free everything unreachable (N:
- *    unreachable finalisable objects);
+ *  - with no allocation, N + 4 * ceil(N / MPGC_FINALISE_BATCH) + 4
+ *    collections free everything unreachable (N: unreachable finalisable
+ *    objects; docs/design.md section 4a, "Bounds": chains take about one
+ *    collection per batch, cycles longer than a batch one per member);
  *  - a failed mpgc_alloc (enabled, unlocked, no fault injected, a size one
  *    pool could hold) leaves only reachable objects allocated;
  *  - mpgc_sweep_all runs every pending finaliser once (safe order: every
@@ -47,7 +49,7 @@
  * part finds a bug: 1 nested collect_start/collect_end in callbacks,
  * 2 mpgc_sweep_all, 4 the finaliser order check, 8 the failed-allocation
  * check, 16 region/root/finaliser changes from callbacks, 32 mark_range
- * from the progress callback, 64 the N + 2 bound (for MPGC_FINALISE_BATCH
+ * from the progress callback, 64 the progress bound (for MPGC_FINALISE_BATCH
  * values that do not keep it).
  */
 #include <stdbool.h>
@@ -1064,8 +1066,9 @@ static void op_sweep_all(void) {
     init_heap(); /* a fresh heap, as after a runtime's shutdown and restart */
 }
 
-/* Contract B's progress: with no allocation, N + 2 collections free every
- * unreachable object (N: the unreachable finalisable ones). */
+/* Contract B's progress: with no allocation, N + 4 * ceil(N / BATCH) + 4
+ * collections free every unreachable object (N: the unreachable
+ * finalisable ones). */
 static void op_drain(void) {
     while (user_depth) {
         mpgc_unlock(gc);
@@ -1077,7 +1080,8 @@ static void op_drain(void) {
     int n = 0;
     for (int i = 0; i < NOBJ; i++)
         if (objs[i].p && objs[i].fin && !(r & BIT(i))) n++;
-    for (int k = 0; k < n + 2; k++) {
+    int bound = n + 4 * ((n + MPGC_FINALISE_BATCH - 1) / MPGC_FINALISE_BATCH) + 4;
+    for (int k = 0; k < bound; k++) {
         op_collect();
         check_all("drain");
         if (user_depth) break; /* cannot happen while quiet */
@@ -1086,7 +1090,7 @@ static void op_drain(void) {
     set_t dead = present() & ~roots_reach();
     if (dead && !(FUZZ_OFF & 64)) {
         int i = __builtin_ctzll(dead);
-        FAIL("%d collections left unreachable %p (%zu bytes%s)", n + 2, (void *)objs[i].p, objs[i].blocks * BLK,
+        FAIL("%d collections left unreachable %p (%zu bytes%s)", bound, (void *)objs[i].p, objs[i].blocks * BLK,
              objs[i].fin ? ", finaliser pending" : "");
     }
 }

@@ -23,11 +23,12 @@
  *     reaches survive this collection; blocked members get their fin bit
  *     back. A finalised object still unreachable at the next collection is
  *     freed then, unless its finaliser stored it somewhere (resurrection).
- * Progress: a batch whose members are all blocked moves fin_cursor past it,
- * so the next collection takes the next window of P; a source of P (a
- * member that nothing reaches) is unblocked in its window. If a whole lap
- * of windows finalises nothing (cycles longer than a batch), the first
- * member of the next batch is finalised regardless.
+ * Progress: a batch whose members are all blocked moves the window on and
+ * turns its direction round, so the next collection looks from the other
+ * side; a source of P (a member that nothing reaches) is unblocked in its
+ * window. If two laps of windows finalise nothing, P's sources are cycles
+ * longer than a batch: cycle_member() then finalises one member found on
+ * a cycle, which breaks it.
  */
 #include "internal.h"
 
@@ -168,20 +169,43 @@ static void run_finaliser(mpgc_t *gc, const uint8_t *obj) {
 }
 
 /* One batch, steps 1-4. Returns the number of finalisers run. */
+/* After two laps of stalled windows, P holds no member that nothing else
+ * in P reaches: its sources are cycles longer than a batch. The first
+ * batch member found on a cycle is finalised alone (the cycle's members
+ * may run in any order; finalising one breaks the cycle, and the rest then
+ * runs as a chain). A member's contents are traced, marking: if the trace
+ * comes back to it, it is on a cycle. Members the trace reaches are kept,
+ * as they would be anyway; one not on a cycle (a referent of a cycle) is
+ * never forced. Runs before the rest of P is marked, so that the traces
+ * pass through it. Returns the member's bit, or 0. */
+static uint32_t cycle_member(mpgc_t *gc, const batch_t *t) {
+    for (size_t i = 0; i < t->n; i++) {
+        if (is_marked(gc, t->obj[i])) continue;
+        mpgc_mark_contents(gc, t->obj[i]);
+        if (is_marked(gc, t->obj[i])) return (uint32_t)1 << i;
+    }
+    return 0;
+}
+
 static size_t finalise_batch(mpgc_t *gc) {
     batch_t t;
+    bool forced = gc->fin_stalls > 2 * ((gc->fin_pending + BATCH - 1) / BATCH);
     gather(gc, &t);
+    uint32_t left = forced ? cycle_member(gc, &t) : 0;
+    if (forced && left) gc->fin_stalls = SIZE_MAX / 2; /* more cycles: stay forced */
     size_t found = t.n;
     for_pending(gc, NULL, NULL, defer, &found);
     gc->fin_pending = found;
     if (t.n == 0) return 0;
 
-    uint32_t left = compute_reach(gc, &t);
+    if (forced) memset(t.reach, 0, sizeof t.reach);
+    else left = compute_reach(gc, &t);
     if (!left) { /* every member blocked: the next window, the other way */
         gc->fin_down = !gc->fin_down;
-        if (++gc->fin_stalls > 2 * ((found + BATCH - 1) / BATCH)) left = 1; /* a lap */
+        gc->fin_stalls = forced ? 0 : gc->fin_stalls + 1;
+    } else if (!forced) {
+        gc->fin_stalls = 0;
     }
-    if (left) gc->fin_stalls = 0;
     uint32_t run = left;
     while (left) {
         uint32_t ready = sources(&t, left);

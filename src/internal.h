@@ -314,6 +314,7 @@ static inline bool tracing_pending(const mpgc_t *gc) {
 /* ---- mark.c ------------------------------------------------------------ */
 void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi);
 void mpgc_mark_object(mpgc_t *gc, const void *obj); /* mark and trace */
+void mpgc_mark_contents(mpgc_t *gc, const void *obj); /* trace, marking */
 void mpgc_mark_drain(mpgc_t *gc);
 /* Visits (gc->batch set) everything reachable from obj's contents. */
 void mpgc_trace_pending(mpgc_t *gc, const void *obj);

@@ -251,6 +251,14 @@ void mpgc_trace_pending(mpgc_t *gc, const void *obj) {
     mpgc_mark_drain(gc);
 }
 
+void mpgc_mark_contents(mpgc_t *gc, const void *obj) {
+    const pool_t *p = mpgc_pool_of(gc, obj);
+    size_t b = block_index(p, obj);
+    if (p->groups[b / W_BITS].tail & bit_of(b)) return; /* no-scan */
+    scan_object(gc, (const uint8_t *)obj);
+    mpgc_mark_drain(gc);
+}
+
 /* Marking is open while roots are taken and while finalisers run (marking
  * more only keeps more alive); the sweep has started clearing marks, and a
  * pending trace uses the tables differently: ignored then. */

@@ -270,6 +270,40 @@ static void test_long_chains(void) {
     }
 }
 
+/* A ring of n finalisable objects, one of which reaches a finalisable z:
+ * z's finaliser runs after every ring member's (they all reach z; z
+ * reaches none of them), for rings shorter and longer than a batch, with
+ * collections and with sweep_all; and a ring longer than a batch is
+ * finished in about one collection per member (docs/design.md section 4a,
+ * "Bounds"). Found by the fuzzer: rings of more than 32 had z first. */
+static void test_rings(void) {
+    const size_t sizes[] = {10, 32, 33, 48, 100};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        for (int sweep = 0; sweep < 2; sweep++) {
+            size_t n = sizes[k];
+            mpgc_t *gc = heap(sizeof mem, MPGC_FINALISE_SAFE);
+            node_t *z = node(gc, sizeof(node_t), MPGC_FINALISE);
+            node_t *r[100];
+            for (size_t i = 0; i < n; i++) r[i] = node(gc, sizeof(node_t), MPGC_FINALISE);
+            for (size_t i = 0; i < n; i++) r[i]->next = r[(i + 1) % n];
+            r[n / 2]->other = z;
+            size_t collections = 0;
+            if (sweep) mpgc_sweep_all(gc);
+            while (mpgc_mem_alloc(gc) > 0 && collections < 1000) {
+                mpgc_collect(gc);
+                collections++;
+            }
+            CHECK_EQ(fin_n, n + 1);
+            CHECK(fin_n > 0 && fin_log[fin_n - 1] == z);
+            CHECK_EQ(referent_broken, 0);
+            size_t bound = n + 1 + 4 * ((n + 1 + MPGC_FINALISE_BATCH - 1) / MPGC_FINALISE_BATCH) + 4;
+            if (!sweep) printf("   ring of %zu: freed in %zu collections\n", n, collections);
+            CHECK(collections <= bound);
+            CHECK(mpgc_check(gc));
+        }
+    }
+}
+
 /* An 8 KiB heap, 48-byte finalisable objects nothing refers to: the heap
  * fills with garbage again and again, and no allocation may fail. */
 static void test_finalisable_garbage_never_fails(void) {
@@ -300,6 +334,7 @@ int main(void) {
     RUN(test_order_not_by_address);
     RUN(test_chain);
     RUN(test_long_chains);
+    RUN(test_rings);
     RUN(test_finalisable_garbage_never_fails);
     return test_done();
 }
