@@ -105,6 +105,13 @@ static void gather(mpgc_t *gc, batch_t *t) {
     }
 }
 
+/* Counts the members of P (the rest of it, after gather). */
+static bool count(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
+    (void)gc, (void)p, (void)gi;
+    *(size_t *)ctx += popcount_word(pend);
+    return true;
+}
+
 /* Step 1b: every other member of P waits, marked and traced; counted. */
 static bool defer(mpgc_t *gc, void *ctx, pool_t *p, size_t gi, word_t pend) {
     size_t *found = ctx;
@@ -170,31 +177,42 @@ static void run_finaliser(mpgc_t *gc, const uint8_t *obj) {
 
 /* One batch, steps 1-4. Returns the number of finalisers run. */
 /* After two laps of stalled windows, P holds no member that nothing else
- * in P reaches: its sources are cycles longer than a batch. The first
- * batch member found on a cycle is finalised alone (the cycle's members
- * may run in any order; finalising one breaks the cycle, and the rest then
- * runs as a chain). A member's contents are traced, marking: if the trace
- * comes back to it, it is on a cycle. Members the trace reaches are kept,
- * as they would be anyway; one not on a cycle (a referent of a cycle) is
- * never forced. Runs before the rest of P is marked, so that the traces
- * pass through it. Returns the member's bit, or 0. */
+ * in P reaches: its sources are cycles that no batch holds whole. One batch
+ * member found on a cycle is finalised alone (a cycle's members may run in
+ * any order; finalising one breaks the cycle, and the rest then runs as a
+ * chain). The members' contents are traced in address order, marking: a
+ * trace that comes back to its member shows a cycle. Members a trace
+ * reaches are kept, as they would be anyway, and are not traced again, so
+ * the last member traced is downstream of none of the others: it is taken
+ * if it is on a cycle, else none is (a member upstream of the cycles is
+ * then left to the unforced windows). Runs before the rest of P is marked,
+ * so that the traces pass through it. Returns the member's bit, or 0. */
 static uint32_t cycle_member(mpgc_t *gc, const batch_t *t) {
+    uint32_t last = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (is_marked(gc, t->obj[i])) continue;
         mpgc_mark_contents(gc, t->obj[i]);
-        if (is_marked(gc, t->obj[i])) return (uint32_t)1 << i;
+        last = is_marked(gc, t->obj[i]) ? (uint32_t)1 << i : 0;
     }
-    return 0;
+    return last;
 }
 
 static size_t finalise_batch(mpgc_t *gc) {
     batch_t t;
-    bool forced = gc->fin_stalls > 2 * ((gc->fin_pending + BATCH - 1) / BATCH);
+    /* (A P that fits in a batch is ordered exactly: never forced.) */
+    bool forced = gc->fin_pending > BATCH &&
+                  gc->fin_stalls > 2 * ((gc->fin_pending + BATCH - 1) / BATCH);
     gather(gc, &t);
-    uint32_t left = forced ? cycle_member(gc, &t) : 0;
-    if (forced && left) gc->fin_stalls = SIZE_MAX / 2; /* more cycles: stay forced */
     size_t found = t.n;
-    for_pending(gc, NULL, NULL, defer, &found);
+    uint32_t left = 0;
+    if (forced) { /* P is counted first: the traces mark some of it */
+        for_pending(gc, NULL, NULL, count, &found);
+        left = cycle_member(gc, &t);
+        if (left) gc->fin_stalls = SIZE_MAX / 2; /* more cycles: stay forced */
+    }
+    size_t waiting = 0;
+    for_pending(gc, NULL, NULL, defer, &waiting);
+    if (!forced) found += waiting;
     gc->fin_pending = found;
     if (t.n == 0) return 0;
 
