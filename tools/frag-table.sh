@@ -98,7 +98,7 @@ END {
       for (j = 1; j <= nt; j++) {
         t = order[j]; a = stable[t, P[i]]; b = stable[t, "first-fit"]
         if (a == "none" || b == "none") continue
-        v[++n] = a / b; if (a > b) worse++
+        v[++n] = a / b; if (a + 0 > b + 0) worse++
       }
       for (a = 1; a <= n; a++) for (b = a + 1; b <= n; b++) if (v[b] < v[a]) { x = v[a]; v[a] = v[b]; v[b] = x }
       med = n ? (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) : 0
