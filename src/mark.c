@@ -252,6 +252,7 @@ void mpgc_trace_pending(mpgc_t *gc, const void *obj) {
 }
 
 void mpgc_mark_contents(mpgc_t *gc, const void *obj) {
+    if (!MPGC_ENABLE_FINALISERS) return; /* only finalise.c needs it */
     const pool_t *p = mpgc_pool_of(gc, obj);
     size_t b = block_index(p, obj);
     if (p->groups[b / W_BITS].tail & bit_of(b)) return; /* no-scan */
