@@ -59,9 +59,10 @@ static bool threshold_due(const mpgc_t *gc) {
            gc->since_collect >= (size_t)gc->threshold;
 }
 
-/* Slow path, reached when no run is long enough (rare: the heap is full or
- * fragmented): collect and retry, only while automatic collection is
- * enabled. In the safe order a finalised object is freed by the collection
+/* Slow path, reached when no run is long enough (the heap is full or
+ * fragmented), or when the placement's reserve asks for a collection first
+ * (freelist.c, at most once between collections): collect and retry, only
+ * while automatic collection is enabled. In the safe order a finalised object is freed by the collection
  * after the one that ran its finaliser, so collect again while the last
  * collection found unreachable finalisable objects: the request fails only
  * once no garbage is left, finalisable or not. */
