@@ -52,8 +52,12 @@ if sel valgrind; then
   else skip_or_fail valgrind valgrind; fi
 fi
 if sel m32; then
-  if echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /tmp/mpgc-m32-probe 2>/dev/null; then
-    stage m32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/i386.cmake"
+  if echo 'int main(void){return 0;}' | gcc -m32 -x c - -o "$OUT/m32-probe" 2>/dev/null; then
+    if "$OUT/m32-probe" 2>/dev/null; then
+      stage m32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/i386.cmake"
+    elif have qemu-i386; then # a kernel without 32-bit x86 support: user-mode qemu
+      stage m32 -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/i386.cmake" "-DCMAKE_CROSSCOMPILING_EMULATOR=qemu-i386;-L;/"
+    else skip_or_fail m32 "qemu-user (this kernel runs no 32-bit x86 programs)"; fi
   else skip_or_fail m32 gcc-multilib; fi
 fi
 # Bare-metal cross targets: a probe checks the compiler and its C library.
