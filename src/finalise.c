@@ -37,16 +37,14 @@
 typedef mpgc_batch_t batch_t;
 
 static bool is_marked(const mpgc_t *gc, const uint8_t *obj) {
-    const pool_t *p = mpgc_pool_of(gc, obj);
-    size_t b = block_index(p, obj);
-    return (p->groups[b / W_BITS].mark & bit_of(b)) != 0;
+    word_t bit;
+    return (mpgc_group_of(gc, obj, &bit)->mark & bit) != 0;
 }
 
 static void set_fin(const mpgc_t *gc, const uint8_t *obj, bool on) {
-    const pool_t *p = mpgc_pool_of(gc, obj);
-    size_t b = block_index(p, obj);
-    group_t *g = &p->groups[b / W_BITS];
-    g->fin = on ? g->fin | bit_of(b) : g->fin & ~bit_of(b);
+    word_t bit;
+    group_t *g = mpgc_group_of(gc, obj, &bit);
+    g->fin = on ? g->fin | bit : g->fin & ~bit;
 }
 
 /* Calls f(gc, ctx, p, group index, pending bits) for every group with
@@ -146,7 +144,7 @@ static uint32_t compute_reach(mpgc_t *gc, batch_t *t) {
         unblocked |= (uint32_t)1 << i;
         t->hits = 0;
         gc->batch = t;
-        mpgc_trace_pending(gc, t->obj[i]);
+        mpgc_trace_contents(gc, t->obj[i]);
         gc->batch = NULL;
         clear_visits(gc, t);
         t->reach[i] = t->hits & ~((uint32_t)1 << i);
@@ -191,7 +189,7 @@ static uint32_t cycle_member(mpgc_t *gc, const batch_t *t) {
     uint32_t last = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (is_marked(gc, t->obj[i])) continue;
-        mpgc_mark_contents(gc, t->obj[i]);
+        mpgc_trace_contents(gc, t->obj[i]);
         last = is_marked(gc, t->obj[i]) ? (uint32_t)1 << i : 0;
     }
     return last;

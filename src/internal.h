@@ -232,6 +232,13 @@ static inline pool_t *mpgc_pool_of(const mpgc_t *gc, const void *ptr) {
         if (a < p->end) return a >= p->base ? p : NULL;
     return NULL;
 }
+/* The group and bit of the block at ptr, which must lie in a pool. */
+static inline group_t *mpgc_group_of(const mpgc_t *gc, const void *ptr, word_t *bit) {
+    const pool_t *p = mpgc_pool_of(gc, ptr);
+    size_t b = block_index(p, ptr);
+    *bit = bit_of(b);
+    return &p->groups[b / W_BITS];
+}
 size_t mpgc_object_blocks(const pool_t *p, size_t head);
 size_t mpgc_next_free(const pool_t *p, size_t b); /* p->nblocks if none */
 size_t mpgc_next_used(const pool_t *p, size_t b);
@@ -314,10 +321,10 @@ static inline bool tracing_pending(const mpgc_t *gc) {
 /* ---- mark.c ------------------------------------------------------------ */
 void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi);
 void mpgc_mark_object(mpgc_t *gc, const void *obj); /* mark and trace */
-void mpgc_mark_contents(mpgc_t *gc, const void *obj); /* trace, marking */
 void mpgc_mark_drain(mpgc_t *gc);
-/* Visits (gc->batch set) everything reachable from obj's contents. */
-void mpgc_trace_pending(mpgc_t *gc, const void *obj);
+/* Traces what the head obj's contents reach, not obj itself: marking, or
+ * visiting while a pending trace runs (gc->batch set). */
+void mpgc_trace_contents(mpgc_t *gc, const void *obj);
 
 /* ---- roots.c / stack.c ----------------------------------------------- */
 void mpgc_mark_roots(mpgc_t *gc);

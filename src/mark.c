@@ -242,21 +242,12 @@ void mpgc_mark_object(mpgc_t *gc, const void *obj) {
     mpgc_mark_drain(gc);
 }
 
-void mpgc_trace_pending(mpgc_t *gc, const void *obj) {
-    if (!MPGC_ENABLE_FINALISERS) return;
-    const pool_t *p = mpgc_pool_of(gc, obj);
-    size_t b = block_index(p, obj);
-    if (p->groups[b / W_BITS].tail & bit_of(b)) return; /* no-scan: reaches nothing */
-    scan_pending(gc, (const uint8_t *)obj);
-    mpgc_mark_drain(gc);
-}
-
-void mpgc_mark_contents(mpgc_t *gc, const void *obj) {
+void mpgc_trace_contents(mpgc_t *gc, const void *obj) {
     if (!MPGC_ENABLE_FINALISERS) return; /* only finalise.c needs it */
-    const pool_t *p = mpgc_pool_of(gc, obj);
-    size_t b = block_index(p, obj);
-    if (p->groups[b / W_BITS].tail & bit_of(b)) return; /* no-scan */
-    scan_object(gc, (const uint8_t *)obj);
+    word_t bit;
+    if (mpgc_group_of(gc, obj, &bit)->tail & bit) return; /* no-scan: reaches nothing */
+    if (tracing_pending(gc)) scan_pending(gc, (const uint8_t *)obj);
+    else scan_object(gc, (const uint8_t *)obj);
     mpgc_mark_drain(gc);
 }
 

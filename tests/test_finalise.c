@@ -157,7 +157,7 @@ static void test_order_not_by_address(void) {
         mpgc_t *gc = heap(sizeof mem, MPGC_FINALISE_SAFE);
         node_t *slot[4];
         for (int i = 0; i < 4; i++) slot[i] = node(gc, sizeof(node_t), MPGC_FINALISE);
-        int p = perm, idx[4], used[4] = {0};
+        int p = perm, idx[4] = {0}, used[4] = {0};
         for (int i = 0; i < 4; i++) { /* the perm-th permutation of 0..3 */
             int k = p % (4 - i);
             p /= 4 - i;
