@@ -125,6 +125,7 @@ static bool check_locked(const mpgc_t *gc) {
     REQUIRE(listed == runs);
     REQUIRE(pools == gc->npools && total == gc->total_blocks && used == gc->used_blocks);
     REQUIRE(gc->nroots <= MPGC_MAX_ROOTS && gc->msp <= MPGC_MARK_STACK_SIZE);
+    REQUIRE(gc->phase != PHASE_IDLE || (gc->msp == 0 && gc->seg == NULL));
     REQUIRE(gc->phase == PHASE_IDLE || gc->lock_depth > 0);
     REQUIRE(!gc->batch && gc->phase != PHASE_SWEEP); /* mid-update then */
     return true;

@@ -10,6 +10,8 @@ static void begin_locked(mpgc_t *gc) {
     gc->lock_depth++;
     gc->phase = PHASE_ROOTS;
     gc->msp = 0;
+    gc->seg = NULL;
+    gc->seg_fill = 0;
     gc->ovf_lo = gc->ovf_hi = NULL;
     gc->rescan_pos = NULL;
 }

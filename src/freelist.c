@@ -231,6 +231,32 @@ static size_t top_class(const mpgc_t *gc) {
     return MPGC_NUM_CLASSES;
 }
 
+/* The highest non-empty class below c that is at least cmin
+ * (MPGC_NUM_CLASSES if none). */
+static size_t class_below(const mpgc_t *gc, size_t c, size_t cmin) {
+    while (c-- > cmin) {
+        word_t m = gc->binmap[c / W_BITS] & (~(word_t)0 >> (W_BITS - 1 - c % W_BITS));
+        if (m) {
+            c = c / W_BITS * W_BITS + W_BITS - 1 - clz_word(m);
+            return c >= cmin ? c : MPGC_NUM_CLASSES;
+        }
+        c = c / W_BITS * W_BITS; /* the rest of this binmap word is empty */
+    }
+    return MPGC_NUM_CLASSES;
+}
+
+const run_t *mpgc_fl_walk(const mpgc_t *gc, const run_t *after, size_t cmin) {
+    size_t c;
+    if (after) {
+        c = mpgc_class_of(after->nblocks);
+        if (after->next != gc->bins[c]) return after->next;
+    } else {
+        c = MPGC_NUM_CLASSES;
+    }
+    c = class_below(gc, c, cmin);
+    return c < MPGC_NUM_CLASSES ? gc->bins[c] : NULL;
+}
+
 /* Where a growing object moves (a realloc that could not grow in place):
  * the low end of the highest run of the top non-empty class, so that the
  * longest free space lies above it to grow into. NULL if that run is too

@@ -121,7 +121,10 @@ struct mpgc {
 
     const void *mark_stack[MPGC_MARK_STACK_SIZE];
     size_t msp;
-    const uint8_t *ovf_lo; /* grey objects that did not fit on the stack */
+    word_t *seg;           /* the spill segment with the newest entries
+                              (NULL: nothing spilled; markstack.c) */
+    size_t seg_fill;       /* entries in it */
+    const uint8_t *ovf_lo; /* grey objects that did not fit anywhere */
     const uint8_t *ovf_hi; /* (NULL: none) */
     const uint8_t *rescan_pos; /* during an overflow rescan: its position */
     const uint8_t *rescan_hi;  /* and its end, extended by later overflows */
@@ -261,6 +264,10 @@ void mpgc_fl_forget(mpgc_t *gc, pool_t *p);
 /* Takes the n free blocks starting at block b of p out of the free space,
  * if the free run starting there is that long (an in-place realloc). */
 bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n);
+/* Indexed runs from the largest class down, among classes >= cmin: the
+ * run after `after` (NULL: the first); NULL after the last. O(1) per step
+ * but for a binmap scan. */
+const run_t *mpgc_fl_walk(const mpgc_t *gc, const run_t *after, size_t cmin);
 /* The longest free run, in blocks. */
 size_t mpgc_fl_max_run(const mpgc_t *gc);
 /* The current run's length in blocks (0 when empty). */
@@ -325,6 +332,14 @@ void mpgc_mark_drain(mpgc_t *gc);
 /* Traces what the head obj's contents reach, not obj itself: marking, or
  * visiting while a pending trace runs (gc->batch set). */
 void mpgc_trace_contents(mpgc_t *gc, const void *obj);
+
+/* ---- markstack.c: the mark stack's spill into free runs ---------------- */
+/* The in-block stack is full: moves its older half into free memory. False
+ * when free memory is used up (mark.c then falls back to overflow rescans). */
+bool mpgc_ms_spill(mpgc_t *gc);
+/* The in-block stack is empty: takes back the newest spilled entries.
+ * False when nothing is spilled. */
+bool mpgc_ms_refill(mpgc_t *gc);
 
 /* ---- roots.c / stack.c ----------------------------------------------- */
 void mpgc_mark_roots(mpgc_t *gc);

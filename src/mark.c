@@ -3,13 +3,13 @@
  * recovery when the stack overflows.
  *
  * Marking never recurses on the C stack. A newly marked, scannable object is
- * pushed on a bounded stack in the control block. When the stack is full the
- * object stays marked but unscanned ("grey") and the address range of such
- * objects is widened. Once the stack drains, only that range is rescanned
- * for marked objects, in address order; a grey object found ahead of the
- * rescan position just extends the current pass, so the passes needed are
- * few and each covers only where overflows happened (MicroPython rescans the
- * whole heap after every overflow).
+ * pushed on the mark stack: its top in the control block, the rest spilled
+ * into free runs (markstack.c), so marking is linear in the live data. Only
+ * when free memory is used up too does an object stay marked but unscanned
+ * ("grey"), and the address range of such objects is widened. Once the
+ * stack drains, only that range is rescanned for marked objects, in address
+ * order; a grey object found ahead of the rescan position just extends the
+ * current pass (MicroPython rescans the whole heap after every overflow).
  */
 #include "internal.h"
 
@@ -26,17 +26,29 @@
 /* Marked root targets gathered before tracing them (see mpgc_mark_words). */
 #define ROOT_BATCH 4u
 
-static void push(mpgc_t *gc, const uint8_t *obj) {
-    if (MPGC_LIKELY(gc->msp < MPGC_MARK_STACK_SIZE)) {
-        gc->mark_stack[gc->msp++] = obj;
-        return;
-    }
+/* No room left for obj on the stack or in free memory: it stays grey
+ * (marked, unscanned) and is found again by a rescan of its range. */
+static MPGC_NOINLINE void overflow(mpgc_t *gc, const uint8_t *obj) {
     if (gc->rescan_pos && obj > gc->rescan_pos) {
         if (obj > gc->rescan_hi) gc->rescan_hi = obj;
         return;
     }
     if (!gc->ovf_hi || obj < gc->ovf_lo) gc->ovf_lo = obj;
     if (!gc->ovf_hi || obj > gc->ovf_hi) gc->ovf_hi = obj;
+}
+
+static inline void push(mpgc_t *gc, const uint8_t *obj) {
+    if (MPGC_UNLIKELY(gc->msp == MPGC_MARK_STACK_SIZE) && !mpgc_ms_spill(gc)) {
+        overflow(gc, obj);
+        return;
+    }
+    gc->mark_stack[gc->msp++] = obj;
+}
+
+/* Is there an entry to pop (taking spilled ones back when the in-block
+ * part is empty)? */
+static inline bool can_pop(mpgc_t *gc) {
+    return gc->msp > 0 || (MPGC_UNLIKELY(gc->seg != NULL) && mpgc_ms_refill(gc));
 }
 
 /* Interior pointers: the head of the allocation containing block b, or
@@ -173,14 +185,14 @@ static void scan_pending(mpgc_t *gc, const uint8_t *obj) {
 
 /* Pending traces are rare and small: no prefetching. */
 static void drain_pending(mpgc_t *gc) {
-    while (gc->msp > 0) scan_pending(gc, gc->mark_stack[--gc->msp]);
+    while (can_pop(gc)) scan_pending(gc, gc->mark_stack[--gc->msp]);
 }
 
 static void drain_stack(mpgc_t *gc) {
     const uint8_t *fifo[PREFETCH_DEPTH];
     unsigned head = 0, n = 0;
     for (;;) {
-        while (n < PREFETCH_DEPTH && gc->msp > 0) {
+        while (n < PREFETCH_DEPTH && can_pop(gc)) {
             const uint8_t *o = gc->mark_stack[--gc->msp];
             PREFETCH(o);
             fifo[(head + n++) % PREFETCH_DEPTH] = o;
@@ -207,6 +219,7 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
             const group_t *g = &p->groups[gi];
             word_t grey = tracing_pending(gc) ? g->fin & ~g->mark : g->mark;
             word_t m = g->head & grey & ~g->tail & (~(word_t)0 << (b % W_BITS));
+            progress_add(gc, 4); /* the group's table words, as the sweep counts them */
             if (!m) {
                 b = (gi + 1) * W_BITS;
                 continue;

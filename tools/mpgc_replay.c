@@ -374,7 +374,10 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
                 const replay_opts_t *o, replay_result_t *r) {
     memset(r, 0, sizeof *r);
     r->check_ok = true;
-    void *mem = malloc(heap_bytes ? heap_bytes : 1);
+    /* Cache-line aligned, as a static heap would be: a figure must not
+     * depend on where malloc happens to put the buffer (a 16-byte offset
+     * costs a block of a 32-byte-block heap). */
+    void *mem = aligned_alloc(64, heap_bytes ? (heap_bytes + 63) / 64 * 64 : 64);
     void **roots = calloc(t->nslots ? t->nslots : 1, sizeof *roots);
     if (!mem || !roots) {
         free(mem);
