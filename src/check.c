@@ -9,8 +9,16 @@
         if (!(c)) return false;                                                \
     } while (0)
 
-/* Invariant 1 for one pool; counts allocated blocks and maximal free runs
- * and checks their header and boundary tag; counts the current run. */
+/* Where the lazy index's cursor cuts pool p: free runs end there as far
+ * as the index knows, and runs starting there or later are in no list. */
+static size_t indexed_end(const mpgc_t *gc, const pool_t *p) {
+    if (p == gc->idx_pool) return gc->idx_next;
+    return unindexed(gc, p, 0) ? 0 : p->nblocks;
+}
+
+/* Invariant 1 for one pool; counts allocated blocks and indexed free runs
+ * (maximal up to the index cursor) and checks their header and boundary
+ * tag; counts the current run. */
 static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *runs,
                        size_t *current) {
     for (size_t gi = 0; gi < p->ngroups; gi++) {
@@ -25,10 +33,12 @@ static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *
         REQUIRE((C & ~prev_alloc) == 0);
         *used += popcount_word(g->head | g->tail);
     }
-    size_t b = mpgc_next_free(p, 0);
+    size_t b = mpgc_next_free(p, 0), lim = indexed_end(gc, p);
     if (b < p->nblocks) REQUIRE(block_ptr(p, b) >= gc->first_free);
-    while (b < p->nblocks) {
+    REQUIRE(!gc->idx_pool || gc->idx_next < gc->idx_pool->nblocks);
+    while (b < lim) {
         size_t e = mpgc_next_used(p, b);
+        if (e > lim) e = lim;
         if (mpgc_fl_current_at(gc, block_ptr(p, b))) { /* exactly a maximal run */
             REQUIRE(block_ptr(p, e) == gc->bump_end);
             (*current)++;
@@ -69,8 +79,9 @@ static bool check_bins(const mpgc_t *gc, size_t *listed) {
             size_t b = block_index(p, q);
             REQUIRE(q->nblocks > 0 && b + q->nblocks <= p->nblocks);
             REQUIRE(mpgc_class_of(q->nblocks) == c);
-            REQUIRE(block_is_free(p, b) && (b == 0 || !block_is_free(p, b - 1)));
-            REQUIRE(mpgc_next_used(p, b) == b + q->nblocks);
+            size_t lim = indexed_end(gc, p), e = mpgc_next_used(p, b);
+            REQUIRE(b < lim && block_is_free(p, b) && (b == 0 || !block_is_free(p, b - 1)));
+            REQUIRE((e < lim ? e : lim) == b + q->nblocks);
             REQUIRE(q->next->prev == q && q->prev->next == q);
             (*listed)++;
             q = q->next;
@@ -87,8 +98,10 @@ static bool check_bins(const mpgc_t *gc, size_t *listed) {
 static bool check_caches(const mpgc_t *gc) {
     size_t run = 0, big = 0, count = 0;
     for (const pool_t *p = gc->pools; p; p = p->next) {
-        for (size_t b = mpgc_next_free(p, 0), e; b < p->nblocks; b = mpgc_next_free(p, e)) {
+        size_t lim = indexed_end(gc, p);
+        for (size_t b = mpgc_next_free(p, 0), e; b < lim; b = mpgc_next_free(p, e)) {
             e = mpgc_next_used(p, b);
+            if (e > lim) e = lim;
             bool indexed = !mpgc_fl_current_at(gc, block_ptr(p, b));
             if (e - b > run && indexed) run = e - b; /* the cache is of indexed runs */
         }

@@ -26,6 +26,8 @@
 #define LAST_CLASS (MPGC_NUM_CLASSES - 1u)
 /* Runs of a ranged class looked at before moving to a class that surely fits. */
 #define FIT_PROBES 8u
+/* Blocks the lazy index passes per step, at least. */
+#define INDEX_STEP (16u * W_BITS)
 /* Larger non-empty classes whose heads a small request compares. */
 #define SMALL_SCAN 4u
 /* Large requests under 1/MID_DIV of recent_large are placed low (rule 2). */
@@ -220,6 +222,7 @@ static run_t *find_fit(const mpgc_t *gc, size_t n, bool high) {
 /* MicroPython's placement: the lowest-addressed run that fits, found by
  * walking runs upwards from the lowest free block. O(runs below it). */
 static uint8_t *take_first_fit(mpgc_t *gc, size_t n) {
+    mpgc_fl_index_all(gc); /* lowest_fit reads every run's header */
     run_t *r = lowest_fit(gc, n);
     return r ? carve(gc, r, n, false) : NULL;
 }
@@ -299,19 +302,23 @@ static bool collect_first(mpgc_t *gc) {
  * there is no current run, so the next small request looks again. */
 uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     if (first_fit(gc)) return take_first_fit(gc, n);
+    /* Large and growing requests are placed against the whole heap (the
+     * highest runs, the top class); small ones take the lowest run that
+     * fits, which the index's low part already has, or index more. */
+    if (growing || n >= LARGE_MIN) mpgc_fl_index_all(gc);
     current_retire(gc);
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
     bool high = n >= LARGE_MIN && n * MID_DIV >= gc->recent_large;
-    r = find_fit(gc, n, high);
+    while (!(r = find_fit(gc, n, high)) && gc->idx_pool) mpgc_fl_index_step(gc);
     if (!r) return NULL;
     if (n >= LARGE_MIN) { /* mid-size: the low end of a low run */
         size_t decayed = gc->recent_large - gc->recent_large / RECENT_DECAY;
         gc->recent_large = n > decayed ? n : decayed;
         return carve(gc, r, n, high);
     }
-    if (in_reserve(gc, r, n)) {
-        if (collect_first(gc)) return NULL;
+    if (in_reserve(gc, r, n)) { /* the reserve is judged on the whole index */
+        if (!gc->idx_pool && collect_first(gc)) return NULL;
         return carve(gc, r, n, false);
     }
     unlink_run(gc, r, mpgc_class_of(r->nblocks));
@@ -328,12 +335,14 @@ uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n) {
 }
 
 void mpgc_fl_forget(mpgc_t *gc, pool_t *p) {
+    mpgc_fl_index_all(gc);
     if (mpgc_fl_current_at(gc, p->base)) current_clear(gc);
     else mpgc_fl_remove(gc, (run_t *)(void *)p->base);
 }
 
 bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     if (b >= p->nblocks || !block_is_free(p, b)) return false;
+    if (unindexed(gc, p, b)) return mpgc_next_used(p, b) >= b + n; /* in no list */
     uint8_t *at = block_ptr(p, b);
     if (mpgc_fl_current_at(gc, at)) {
         if (mpgc_fl_current(gc) < n) return false;
@@ -348,10 +357,12 @@ bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     return true;
 }
 
-/* Coalesces with both free neighbours: an indexed run (found through the
- * next run's header or the previous run's boundary tag) or the current
- * run (found by its address). A merge with the current run extends it. */
-void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
+/* Indexes the free blocks [b, b+n) of pool p, coalescing with both free
+ * neighbours: an indexed run (found through the next run's header or the
+ * previous run's boundary tag) or the current run (found by its address).
+ * A merge with the current run extends it. Both neighbours must be
+ * indexed (or be the current run) if free. */
+static void index_range(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     uint8_t *lo = block_ptr(p, b), *hi = block_ptr(p, b + n);
     bool current = false;
     if (b + n < p->nblocks && block_is_free(p, b + n)) {
@@ -382,6 +393,51 @@ void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     if (lo < gc->first_free) gc->first_free = lo;
 }
 
+/* Blocks freed at or up to the index cursor are left to the cursor (moved
+ * back to them if needed): the free blocks after them are not indexed, so
+ * they could not be merged with. */
+void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
+    if (unindexed(gc, p, b + n)) {
+        if (!unindexed(gc, p, b)) gc->idx_next = b;
+        if (block_ptr(p, b) < gc->first_free) gc->first_free = block_ptr(p, b);
+        return;
+    }
+    index_range(gc, p, b, n);
+}
+
+/* ---- the lazy index (design.md section 4) ----------------------------- */
+
+void mpgc_fl_reindex(mpgc_t *gc) {
+    mpgc_fl_reset(gc);
+    gc->idx_pool = gc->pools;
+    gc->idx_next = 0;
+    gc->first_free = gc->lo; /* a lower bound: "no free block below" holds */
+}
+
+/* Indexes the free runs from the cursor on, at least INDEX_STEP blocks'
+ * worth (and the run that crosses that point), or to the end of a pool. */
+void mpgc_fl_index_step(mpgc_t *gc) {
+    pool_t *p = gc->idx_pool;
+    size_t b = gc->idx_next, stop = b + INDEX_STEP;
+    while (b < p->nblocks && b < stop) {
+        size_t s = mpgc_next_free(p, b);
+        if (s >= p->nblocks) break;
+        b = mpgc_next_used(p, s);
+        gc->idx_next = b; /* [s, b) is below the cursor from now on */
+        index_range(gc, p, s, b - s);
+    }
+    if (b >= p->nblocks || mpgc_next_free(p, b) >= p->nblocks) {
+        gc->idx_pool = p->next; /* NULL: the whole heap is indexed */
+        gc->idx_next = 0;
+    } else {
+        gc->idx_next = b;
+    }
+}
+
+void mpgc_fl_index_all(mpgc_t *gc) {
+    while (gc->idx_pool) mpgc_fl_index_step(gc);
+}
+
 /* The longest indexed run: cached, exact while max_run_valid (an insert
  * can only raise it; removing or shrinking a run of that length invalidates
  * it); else the runs of the top non-empty class are compared, and cached. */
@@ -403,7 +459,38 @@ static size_t max_indexed_run(const mpgc_t *gc) {
     return best;
 }
 
+/* The longest free run from the lazy index's cursor on, read from the
+ * tables only (so that it is safe inside a collection, while the mark
+ * stack uses indexed runs): O(groups after the cursor). The run that
+ * crosses the cursor counts whole: its indexed part (an indexed run or the
+ * current run ending at the cursor) plus the rest. */
+static size_t max_unindexed_run(const mpgc_t *gc) {
+    size_t best = 0;
+    for (const pool_t *p = gc->idx_pool; p; p = p->next) {
+        size_t b = p == gc->idx_pool ? gc->idx_next : 0, left = 0;
+        if (b > 0 && block_is_free(p, b - 1)) {
+            const uint8_t *at = block_ptr(p, b);
+            left = current_ends(gc, at) ? mpgc_fl_current(gc)
+                                        : *(const size_t *)(const void *)(at - sizeof(size_t));
+        }
+        size_t cursor = b;
+        while ((b = mpgc_next_free(p, b)) < p->nblocks) {
+            if (b != cursor) left = 0;
+            size_t e = mpgc_next_used(p, b), n = e - b + left;
+            if (n > best) best = n;
+            left = 0;
+            b = e;
+        }
+    }
+    return best;
+}
+
 size_t mpgc_fl_max_run(const mpgc_t *gc) {
     size_t indexed = max_indexed_run(gc), current = mpgc_fl_current(gc);
-    return indexed > current ? indexed : current;
+    size_t best = indexed > current ? indexed : current;
+    if (gc->idx_pool) {
+        size_t rest = max_unindexed_run(gc);
+        if (rest > best) best = rest;
+    }
+    return best;
 }

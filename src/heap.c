@@ -55,6 +55,7 @@ static pool_t *pool_layout(uint8_t *lo, uint8_t *hi) {
 }
 
 static void pool_link(mpgc_t *gc, pool_t *p) {
+    mpgc_fl_index_all(gc); /* the new pool's run goes straight into the lists */
     pool_t **at = &gc->pools;
     while (*at && (*at)->base < p->base) at = &(*at)->next;
     p->next = *at;

@@ -91,6 +91,9 @@ struct mpgc {
 
     run_t *bins[MPGC_NUM_CLASSES];
     word_t binmap[BINMAP_WORDS];
+    pool_t *idx_pool;      /* the lazy index's cursor: free runs from block */
+    size_t idx_next;       /* idx_next of idx_pool on are in no list yet
+                              (NULL: none; freelist.c, design.md 4) */
     uint8_t *bump;         /* the current run [bump, bump_end): small */
     uint8_t *bump_end;     /* requests take its low end (empty: equal) */
     size_t recent_large;   /* blocks: the largest recent large request,
@@ -250,6 +253,17 @@ size_t mpgc_next_used(const pool_t *p, size_t b);
 /* Smallest request carved from the high end of a run (none when 0). */
 #define LARGE_MIN (MPGC_LARGE_BLOCKS ? (size_t)MPGC_LARGE_BLOCKS : SIZE_MAX)
 size_t mpgc_class_of(size_t nblocks);
+/* Is block b of p at or after the lazy index's cursor (its free runs in no
+ * list yet)? Pools are address-ordered. */
+static inline bool unindexed(const mpgc_t *gc, const pool_t *p, size_t b) {
+    const pool_t *c = gc->idx_pool;
+    return c && (p->base > c->base || (p == c && b >= gc->idx_next));
+}
+/* After the sweep: empties the index; allocation indexes the free runs
+ * lazily from the lowest address (mpgc_fl_index_step) as it needs them. */
+void mpgc_fl_reindex(mpgc_t *gc);
+void mpgc_fl_index_step(mpgc_t *gc);
+void mpgc_fl_index_all(mpgc_t *gc); /* finishes the lazy index */
 void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t nblocks, bool at_tail);
 void mpgc_fl_remove(mpgc_t *gc, run_t *r);
 void mpgc_fl_reset(mpgc_t *gc);

@@ -4,42 +4,40 @@
  *
  * The top MPGC_MARK_STACK_SIZE entries live in the control block (mark.c
  * pushes and pops there). When that part is full its older half moves into
- * a segment: the inside of a free run that existed when the collection
- * started. Free runs hold no live data and nothing allocates until the
- * collection ends, so they are scratch space for the collection; their
- * header and boundary tag are kept, so the index stays valid throughout:
+ * a segment: the inside of a free run. Free runs hold no live data and
+ * nothing allocates until the collection ends, so they are scratch space
+ * for the collection. An indexed run keeps its header and boundary tag, so
+ * the index stays valid throughout:
  *
- *   [next][prev][nblocks][prev segment][its fill][entry 0 ... entry k-1 ...][tag]
- *    \___ run header ___/ \__ SEG_LINK words __/  \___ SEG_CAP(run) ___/
+ *   [next][prev][nblocks][prev seg][its fill][blocks][next seg][entry 0 ...][tag]
+ *    \___ run header ___/ \_______ segment words (SEG_*) _____/
  *
- * Segments are used in one fixed order: the current run, then indexed runs
- * from the top class down (freelist.c), only of classes whose every run
- * holds half the in-block stack (so a spill is one copy into one segment
- * and finding the next segment is O(1)). `seg` is the segment holding the
- * newest spilled entries; it is NULL exactly when nothing is spilled.
+ * Segments are used in one fixed order: the current run, indexed runs from
+ * the top class down (freelist.c), only of classes whose every run holds
+ * half the in-block stack, then free runs beyond the lazy index's cursor,
+ * found in the tables. A spill is one copy into one segment. `seg` is the
+ * segment holding the newest spilled entries; it is NULL exactly when
+ * nothing is spilled. A segment's successor, once found, is kept in it, so
+ * going back and forth between two segments costs O(1).
  */
 #include "internal.h"
 
 #define HALF (MPGC_MARK_STACK_SIZE / 2u)
 #define WORD_BYTES sizeof(word_t)
 #define HEADER_WORDS 3u /* run_t: next, prev, nblocks */
-#define SEG_LINK 2u     /* previous segment, its fill */
-#define SEG_OVERHEAD (HEADER_WORDS + SEG_LINK + 1u /* tag */)
+enum { SEG_PREV = HEADER_WORDS, SEG_PREV_FILL, SEG_BLOCKS, SEG_NEXT, SEG_ENTRIES };
+#define SEG_OVERHEAD (SEG_ENTRIES + 1u /* tag */)
 /* Blocks a run needs to hold HALF entries. */
 #define SEG_MIN ((((size_t)HALF + SEG_OVERHEAD) * WORD_BYTES + BLOCK - 1u) / BLOCK)
 
 _Static_assert(sizeof(run_t) == HEADER_WORDS * WORD_BYTES, "segment layout assumes a 3-word run header");
+_Static_assert(sizeof(void *) == WORD_BYTES, "entries are stored as words");
 
-static size_t seg_blocks(const mpgc_t *gc, const word_t *seg) {
-    if (mpgc_fl_current_at(gc, (const uint8_t *)seg)) return mpgc_fl_current(gc);
-    return ((const run_t *)(const void *)seg)->nblocks;
+static word_t *entries(word_t *seg) { return seg + SEG_ENTRIES; }
+
+static size_t capacity(const word_t *seg) {
+    return seg[SEG_BLOCKS] * (BLOCK / WORD_BYTES) - SEG_OVERHEAD;
 }
-
-static size_t seg_cap(const mpgc_t *gc, const word_t *seg) {
-    return seg_blocks(gc, seg) * (BLOCK / WORD_BYTES) - SEG_OVERHEAD;
-}
-
-static word_t *entries(word_t *seg) { return seg + HEADER_WORDS + SEG_LINK; }
 
 /* The smallest class all of whose runs have at least SEG_MIN blocks. */
 static size_t min_class(void) {
@@ -47,25 +45,59 @@ static size_t min_class(void) {
     return SEG_MIN > 1 && mpgc_class_of(SEG_MIN - 1) == c ? c + 1 : c;
 }
 
-/* The segment after seg in the fixed order (NULL seg: the first); NULL
- * when free memory is used up. */
-static word_t *next_segment(const mpgc_t *gc, const word_t *seg) {
+/* The first free stretch of at least SEG_MIN blocks at or after block b of
+ * pool p, found in the tables (used past the lazy index's cursor, where
+ * runs have no header); its length in *n. NULL if none. */
+static word_t *stretch_from(const pool_t *p, size_t b, size_t *n) {
+    for (; p; p = p->next, b = 0) {
+        while ((b = mpgc_next_free(p, b)) < p->nblocks) {
+            size_t e = mpgc_next_used(p, b);
+            if (e - b >= SEG_MIN) {
+                *n = e - b;
+                return (word_t *)(void *)block_ptr(p, b);
+            }
+            b = e;
+        }
+    }
+    return NULL;
+}
+
+/* The segment after seg (NULL: the first) in the fixed order, and its
+ * length in blocks in *n; NULL when free memory is used up. */
+static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
+    if (seg) {
+        const pool_t *p = mpgc_pool_of(gc, seg);
+        size_t b = block_index(p, seg);
+        if (unindexed(gc, p, b)) return stretch_from(p, b + seg[SEG_BLOCKS], n);
+    }
     const run_t *after = NULL;
     if (!seg) {
-        if (mpgc_fl_current(gc) >= SEG_MIN) return (word_t *)(void *)gc->bump;
+        if ((*n = mpgc_fl_current(gc)) >= SEG_MIN) return (word_t *)(void *)gc->bump;
     } else if (!mpgc_fl_current_at(gc, (const uint8_t *)seg)) {
         after = (const run_t *)(const void *)seg;
     }
-    return (word_t *)(void *)mpgc_fl_walk(gc, after, min_class());
+    const run_t *r = mpgc_fl_walk(gc, after, min_class());
+    if (r) {
+        *n = r->nblocks;
+        return (word_t *)(uintptr_t)r;
+    }
+    return gc->idx_pool ? stretch_from(gc->idx_pool, gc->idx_next, n) : NULL;
 }
 
 bool mpgc_ms_spill(mpgc_t *gc) {
     word_t *seg = gc->seg;
-    if (!seg || gc->seg_fill + HALF > seg_cap(gc, seg)) {
-        word_t *next = next_segment(gc, seg);
-        if (!next) return false;
-        next[HEADER_WORDS] = (word_t)seg;
-        next[HEADER_WORDS + 1] = gc->seg_fill;
+    if (!seg || gc->seg_fill + HALF > capacity(seg)) {
+        word_t *next = seg ? (word_t *)seg[SEG_NEXT] : NULL;
+        if (!next) {
+            size_t n;
+            next = next_segment(gc, seg, &n);
+            if (!next) return false;
+            next[SEG_BLOCKS] = n;
+            next[SEG_NEXT] = 0;
+            if (seg) seg[SEG_NEXT] = (word_t)next;
+        }
+        next[SEG_PREV] = (word_t)seg;
+        next[SEG_PREV_FILL] = gc->seg_fill;
         gc->seg = seg = next;
         gc->seg_fill = 0;
     }
@@ -84,8 +116,8 @@ bool mpgc_ms_refill(mpgc_t *gc) {
     memcpy(gc->mark_stack, entries(seg) + gc->seg_fill, k * sizeof gc->mark_stack[0]);
     gc->msp = k;
     if (gc->seg_fill == 0) {
-        gc->seg = (word_t *)seg[HEADER_WORDS];
-        gc->seg_fill = seg[HEADER_WORDS + 1];
+        gc->seg = (word_t *)seg[SEG_PREV];
+        gc->seg_fill = seg[SEG_PREV_FILL];
     }
     return true;
 }

@@ -9,20 +9,13 @@
  * exactly that object's run of continuation bits; the carry stops at the next
  * head or free block, which are not in C, and leaves the word through the
  * add's carry out when the object crosses into the next group. Everything
- * allocated and not owned is garbage. The object contents are never read.
+ * allocated and not owned is garbage. The object contents are never read,
+ * and free memory is not written: the free-run index (headers and tags in
+ * the free runs themselves) is rebuilt lazily by allocation, from the
+ * lowest address up (freelist.c), so the pause is the mark plus one pass
+ * over the tables.
  */
 #include "internal.h"
-
-/* Re-indexes every free run of p, in address order. */
-static void rebuild_runs(mpgc_t *gc, pool_t *p) {
-    size_t b = mpgc_next_free(p, 0);
-    if (b < p->nblocks && block_ptr(p, b) < gc->first_free) gc->first_free = block_ptr(p, b);
-    while (b < p->nblocks) {
-        size_t e = mpgc_next_used(p, b);
-        mpgc_fl_insert(gc, block_ptr(p, b), e - b, true);
-        b = mpgc_next_free(p, e);
-    }
-}
 
 /* The largest live allocation, found while sweeping: allocations are a head
  * and a run of continuation bits, so the longest run of set bits in the
@@ -86,8 +79,6 @@ static void runs_word(runs_t *s, word_t x) {
 size_t mpgc_sweep(mpgc_t *gc) {
     size_t objs = 0, blocks = 0, ones = 0, twos = 0, heads = 0;
     runs_t runs = {0, 0, 0};
-    mpgc_fl_reset(gc);
-    gc->first_free = gc->hi;
     for (pool_t *p = gc->pools; p; p = p->next) {
         word_t carry = 0, lh_top = 0;
         for (size_t gi = 0; gi < p->ngroups; gi++) {
@@ -128,8 +119,8 @@ size_t mpgc_sweep(mpgc_t *gc) {
             g->mark = 0;
         }
         runs_word(&runs, 0); /* allocations never cross pools */
-        rebuild_runs(gc, p);
     }
+    mpgc_fl_reindex(gc);
     gc->used_blocks -= blocks;
     gc->num_1block -= ones;
     gc->num_2block -= twos;
