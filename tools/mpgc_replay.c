@@ -377,10 +377,11 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
     /* Cache-line aligned, as a static heap would be: a figure must not
      * depend on where malloc happens to put the buffer (a 16-byte offset
      * costs a block of a 32-byte-block heap). */
-    void *mem = aligned_alloc(64, heap_bytes ? (heap_bytes + 63) / 64 * 64 : 64);
+    void *raw = malloc(heap_bytes + 64); /* (newlib's aligned_alloc needs posix_memalign) */
+    void *mem = raw ? (void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63) : NULL;
     void **roots = calloc(t->nslots ? t->nslots : 1, sizeof *roots);
     if (!mem || !roots) {
-        free(mem);
+        free(raw);
         free(roots);
         fprintf(stderr, "mpgc replay: out of memory for a %zu-byte heap\n", heap_bytes);
         exit(2);
@@ -394,7 +395,7 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
     mpgc_t *gc = mpgc_init(mem, heap_bytes, &cfg);
     if (!gc || !mpgc_add_root(gc, roots, (t->nslots ? t->nslots : 1) * sizeof *roots)) {
         r->too_small = true;
-        free(mem);
+        free(raw);
         free(roots);
         return false;
     }
@@ -475,7 +476,7 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
         }
     }
     if (!mpgc_check(gc)) r->check_ok = false;
-    free(mem);
+    free(raw);
     free(roots);
     return r->ok;
 }
