@@ -310,7 +310,7 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
     bool high = n >= LARGE_MIN && n * MID_DIV >= gc->recent_large;
-    while (!(r = find_fit(gc, n, high)) && gc->idx_pool) mpgc_fl_index_step(gc);
+    while (!(r = find_fit(gc, n, high)) && gc->idx_pool) mpgc_fl_index_step(gc, n);
     if (!r) return NULL;
     if (n >= LARGE_MIN) { /* mid-size: the low end of a low run */
         size_t decayed = gc->recent_large - gc->recent_large / RECENT_DECAY;
@@ -361,8 +361,8 @@ bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
  * neighbours: an indexed run (found through the next run's header or the
  * previous run's boundary tag) or the current run (found by its address).
  * A merge with the current run extends it. Both neighbours must be
- * indexed (or be the current run) if free. */
-static void index_range(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
+ * indexed (or be the current run) if free. Returns the merged length. */
+static size_t index_range(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     uint8_t *lo = block_ptr(p, b), *hi = block_ptr(p, b + n);
     bool current = false;
     if (b + n < p->nblocks && block_is_free(p, b + n)) {
@@ -391,6 +391,7 @@ static void index_range(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
         mpgc_fl_insert(gc, lo, (size_t)(hi - lo) / BLOCK, false);
     }
     if (lo < gc->first_free) gc->first_free = lo;
+    return (size_t)(hi - lo) / BLOCK;
 }
 
 /* Blocks freed at or up to the index cursor are left to the cursor (moved
@@ -414,9 +415,10 @@ void mpgc_fl_reindex(mpgc_t *gc) {
     gc->first_free = gc->lo; /* a lower bound: "no free block below" holds */
 }
 
-/* Indexes the free runs from the cursor on, at least INDEX_STEP blocks'
- * worth (and the run that crosses that point), or to the end of a pool. */
-void mpgc_fl_index_step(mpgc_t *gc) {
+/* Indexes free runs from the cursor on, in address order, until one of at
+ * least `want` blocks (after coalescing) is in, INDEX_STEP blocks have been
+ * passed, or the pool ends: a small request indexes about one run. */
+void mpgc_fl_index_step(mpgc_t *gc, size_t want) {
     pool_t *p = gc->idx_pool;
     size_t b = gc->idx_next, stop = b + INDEX_STEP;
     while (b < p->nblocks && b < stop) {
@@ -424,7 +426,7 @@ void mpgc_fl_index_step(mpgc_t *gc) {
         if (s >= p->nblocks) break;
         b = mpgc_next_used(p, s);
         gc->idx_next = b; /* [s, b) is below the cursor from now on */
-        index_range(gc, p, s, b - s);
+        if (index_range(gc, p, s, b - s) >= want) break;
     }
     if (b >= p->nblocks || mpgc_next_free(p, b) >= p->nblocks) {
         gc->idx_pool = p->next; /* NULL: the whole heap is indexed */
@@ -435,7 +437,7 @@ void mpgc_fl_index_step(mpgc_t *gc) {
 }
 
 void mpgc_fl_index_all(mpgc_t *gc) {
-    while (gc->idx_pool) mpgc_fl_index_step(gc);
+    while (gc->idx_pool) mpgc_fl_index_step(gc, SIZE_MAX);
 }
 
 /* The longest indexed run: cached, exact while max_run_valid (an insert

@@ -260,9 +260,10 @@ static inline bool unindexed(const mpgc_t *gc, const pool_t *p, size_t b) {
     return c && (p->base > c->base || (p == c && b >= gc->idx_next));
 }
 /* After the sweep: empties the index; allocation indexes the free runs
- * lazily from the lowest address (mpgc_fl_index_step) as it needs them. */
+ * lazily from the lowest address (mpgc_fl_index_step: until a run of
+ * `want` blocks is in) as it needs them. */
 void mpgc_fl_reindex(mpgc_t *gc);
-void mpgc_fl_index_step(mpgc_t *gc);
+void mpgc_fl_index_step(mpgc_t *gc, size_t want);
 void mpgc_fl_index_all(mpgc_t *gc); /* finishes the lazy index */
 void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t nblocks, bool at_tail);
 void mpgc_fl_remove(mpgc_t *gc, run_t *r);
