@@ -37,7 +37,7 @@
  *    object intact meanwhile, referrers first) and frees everything;
  *  - from inside the finaliser, scan_roots and progress callbacks and
  *    between collect_start and collect_end, a fuzz-chosen public call gets
- *    its defined result (alloc/realloc NULL, free/collect/sweep_all/
+ *    its defined result (alloc/realloc NULL, free/collect/sweep_all/finish_sweep/
  *    collect_end nothing, region/root/finaliser changes refused, lock
  *    nesting, readers and switches working);
  *  - after every step: mpgc_check(), every object's size and bytes, the
@@ -499,6 +499,7 @@ static void inside_call(int kind) {
         break;
     case 7:
         if (mpgc_sweep_all(gc) != 0) FAIL("sweep_all in %s returned non-zero", where);
+        if (mpgc_finish_sweep(gc) != 0) FAIL("finish_sweep in %s returned non-zero", where);
         break;
     case 8:
         if (FUZZ_OFF & 16) break;
@@ -1248,9 +1249,13 @@ static void op_misc(void) {
         mpgc_set_stack_top(gc, byte() & 1 ? NULL : &top); /* no_stack_scan: never read */
         break;
     }
-    case 16: { /* no collection to end */
+    case 16: { /* no collection to end; the lazy index finished */
         size_t c0 = collections();
         if (mpgc_collect_end(gc) != 0 || collections() != c0) FAIL("collect_end without start did something");
+        size_t a = mpgc_mem_alloc(gc);
+        (void)mpgc_finish_sweep(gc);
+        if (mpgc_mem_alloc(gc) != a) FAIL("finish_sweep changed mem_alloc");
+        if (mpgc_finish_sweep(gc) != 0) FAIL("a second finish_sweep indexed runs");
         break;
     }
     case 17: /* outside a collection: ignored (no mark bit may stay set) */

@@ -170,6 +170,13 @@ size_t mpgc_collect_end(mpgc_t *gc);
  * order referrers first, every object intact until the last has run), then
  * frees every allocation, rooted or not. Returns the objects freed. */
 size_t mpgc_sweep_all(mpgc_t *gc);
+/* A collection frees in the block tables only; the free-run index it
+ * empties is rebuilt by the allocations that need it, from the lowest
+ * address up (docs/design.md section 4). This rebuilds the rest now, say
+ * from an idle loop, so that no later allocation pays for it. Returns the
+ * number of free runs it indexed: 0 when none was left, inside a
+ * collection, or for NULL. */
+size_t mpgc_finish_sweep(mpgc_t *gc);
 /* Sets or clears the finaliser flag of an existing allocation (false for a
  * bad pointer, during a collection, or when finalisers are compiled out). */
 bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
@@ -180,7 +187,7 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  * leave the heap locked or unbalance the thread hooks:
  *  - mpgc_alloc: NULL. mpgc_realloc: NULL, p untouched, reported as
  *    MPGC_BAD_LOCKED. mpgc_free: nothing, reported as MPGC_BAD_LOCKED.
- *  - mpgc_collect, mpgc_sweep_all: 0, nothing done. mpgc_collect_start:
+ *  - mpgc_collect, mpgc_sweep_all, mpgc_finish_sweep: 0, nothing done. mpgc_collect_start:
  *    false. mpgc_collect_end: 0 and nothing, except the caller's own end of
  *    a three-step collection (never from a callback).
  *  - mpgc_add_region, mpgc_remove_region, mpgc_add_root, mpgc_remove_root,

@@ -418,14 +418,15 @@ void mpgc_fl_reindex(mpgc_t *gc) {
 /* Indexes free runs from the cursor on, in address order, until one of at
  * least `want` blocks (after coalescing) is in, INDEX_STEP blocks have been
  * passed, or the pool ends: a small request indexes about one run. */
-void mpgc_fl_index_step(mpgc_t *gc, size_t want) {
+size_t mpgc_fl_index_step(mpgc_t *gc, size_t want) {
     pool_t *p = gc->idx_pool;
-    size_t b = gc->idx_next, stop = b + INDEX_STEP;
+    size_t b = gc->idx_next, stop = b + INDEX_STEP, runs = 0;
     while (b < p->nblocks && b < stop) {
         size_t s = mpgc_next_free(p, b);
         if (s >= p->nblocks) break;
         b = mpgc_next_used(p, s);
         gc->idx_next = b; /* [s, b) is below the cursor from now on */
+        runs++;
         if (index_range(gc, p, s, b - s) >= want) break;
     }
     if (b >= p->nblocks || mpgc_next_free(p, b) >= p->nblocks) {
@@ -434,10 +435,13 @@ void mpgc_fl_index_step(mpgc_t *gc, size_t want) {
     } else {
         gc->idx_next = b;
     }
+    return runs;
 }
 
-void mpgc_fl_index_all(mpgc_t *gc) {
-    while (gc->idx_pool) mpgc_fl_index_step(gc, SIZE_MAX);
+size_t mpgc_fl_index_all(mpgc_t *gc) {
+    size_t runs = 0;
+    while (gc->idx_pool) runs += mpgc_fl_index_step(gc, SIZE_MAX);
+    return runs;
 }
 
 /* The longest indexed run: cached, exact while max_run_valid (an insert

@@ -263,8 +263,9 @@ static inline bool unindexed(const mpgc_t *gc, const pool_t *p, size_t b) {
  * lazily from the lowest address (mpgc_fl_index_step: until a run of
  * `want` blocks is in) as it needs them. */
 void mpgc_fl_reindex(mpgc_t *gc);
-void mpgc_fl_index_step(mpgc_t *gc, size_t want);
-void mpgc_fl_index_all(mpgc_t *gc); /* finishes the lazy index */
+/* Both return the number of free runs they indexed. */
+size_t mpgc_fl_index_step(mpgc_t *gc, size_t want);
+size_t mpgc_fl_index_all(mpgc_t *gc); /* finishes the lazy index */
 void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t nblocks, bool at_tail);
 void mpgc_fl_remove(mpgc_t *gc, run_t *r);
 void mpgc_fl_reset(mpgc_t *gc);

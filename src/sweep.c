@@ -131,3 +131,11 @@ size_t mpgc_sweep(mpgc_t *gc) {
     }
     return objs;
 }
+
+size_t mpgc_finish_sweep(mpgc_t *gc) {
+    if (!gc) return 0;
+    hook_lock(gc);
+    size_t runs = gc->phase == PHASE_IDLE ? mpgc_fl_index_all(gc) : 0;
+    hook_unlock(gc);
+    return runs;
+}

@@ -144,9 +144,34 @@ static void mutation_after_collection(void) {
     CHECK(mpgc_mem_alloc(gc) < used); /* the replaced objects were garbage */
 }
 
+/* mpgc_finish_sweep indexes every run left (and writes them all), once;
+ * it does nothing inside a collection or for NULL. */
+static void finish_sweep_indexes_the_rest(void) {
+    mpgc_t *gc = heap();
+    static uint8_t *garbage[300];
+    CHECK_EQ(interleave(gc, 300, 3, garbage), 300);
+    CHECK_EQ(mpgc_finish_sweep(NULL), 0);
+    mpgc_collect(gc);
+    CHECK(mpgc_collect_start(gc));
+    CHECK_EQ(mpgc_finish_sweep(gc), 0); /* inside the collection */
+    mpgc_collect_end(gc);
+    CHECK_EQ(untouched(garbage, 300, 3), 300);
+    /* 299 gaps, and the last garbage object merged with the top. */
+    CHECK_EQ(mpgc_finish_sweep(gc), 300);
+    CHECK_EQ(untouched(garbage, 300, 3), 0);
+    CHECK_EQ(mpgc_finish_sweep(gc), 0);
+    CHECK(mpgc_check(gc));
+    mpgc_disable(gc);
+    size_t got = 0;
+    while (got < 10000 && mpgc_alloc(gc, 3 * BLK, 0)) got++;
+    CHECK(got >= 299); /* every gap and the top */
+    CHECK(mpgc_check(gc));
+}
+
 int main(void) {
     RUN(collection_writes_no_free_memory);
     RUN(info_exact_after_collection);
     RUN(mutation_after_collection);
+    RUN(finish_sweep_indexes_the_rest);
     return test_done();
 }

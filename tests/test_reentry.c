@@ -19,6 +19,7 @@ typedef enum {
     NC_END,
     NC_COLLECT,
     NC_SWEEP_ALL,
+    NC_FINISH_SWEEP,
     NC_ALLOC,
     NC_FREE,
     NC_REALLOC,
@@ -64,6 +65,7 @@ static void do_nested(mpgc_t *gc, bool where_check) {
     case NC_END: ok = mpgc_collect_end(gc) == 0; break;
     case NC_COLLECT: ok = mpgc_collect(gc) == 0; break;
     case NC_SWEEP_ALL: ok = mpgc_sweep_all(gc) == 0; break;
+    case NC_FINISH_SWEEP: ok = mpgc_finish_sweep(gc) == 0; break;
     case NC_ALLOC: ok = mpgc_alloc(gc, 16, 0) == NULL; break;
     case NC_FREE: {
         int before = reports_locked;
