@@ -9,15 +9,29 @@
         if (!(c)) return false;                                                \
     } while (0)
 
-/* Where the lazy index's cursor cuts pool p: free runs end there as far
- * as the index knows, and runs starting there or later are in no list. */
-static size_t indexed_end(const mpgc_t *gc, const pool_t *p) {
-    if (p == gc->idx_pool) return gc->idx_next;
-    return unindexed(gc, p, 0) ? 0 : p->nblocks;
+/* The listed parts of the maximal free run [s, e) of pool p: all of it,
+ * or with the lazy index's band cut out, the part below it and the part
+ * above it (docs/design.md section 4). Returns how many (0-2) in part[]. */
+static size_t listed_parts(const mpgc_t *gc, const pool_t *p, size_t s, size_t e, size_t part[2][2]) {
+    size_t k = 0;
+    if (!gc->idx_lo || block_ptr(p, e) <= gc->idx_lo || block_ptr(p, s) >= gc->idx_hi) {
+        part[0][0] = s;
+        part[0][1] = e;
+        return 1;
+    }
+    if (block_ptr(p, s) < gc->idx_lo) {
+        part[k][0] = s;
+        part[k++][1] = block_index(p, gc->idx_lo);
+    }
+    if (block_ptr(p, e) > gc->idx_hi) {
+        part[k][0] = block_index(p, gc->idx_hi);
+        part[k++][1] = e;
+    }
+    return k;
 }
 
 /* Invariant 1 for one pool; counts allocated blocks and indexed free runs
- * (maximal up to the index cursor) and checks their header and boundary
+ * (their parts outside the lazy index's band) and checks their header and boundary
  * tag; counts the current run. */
 static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *runs,
                        size_t *current) {
@@ -33,20 +47,22 @@ static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *
         REQUIRE((C & ~prev_alloc) == 0);
         *used += popcount_word(g->head | g->tail);
     }
-    size_t b = mpgc_next_free(p, 0), lim = indexed_end(gc, p);
+    size_t b = mpgc_next_free(p, 0);
     if (b < p->nblocks) REQUIRE(block_ptr(p, b) >= gc->first_free);
-    REQUIRE(!gc->idx_pool || gc->idx_next < gc->idx_pool->nblocks);
-    while (b < lim) {
-        size_t e = mpgc_next_used(p, b);
-        if (e > lim) e = lim;
-        if (mpgc_fl_current_at(gc, block_ptr(p, b))) { /* exactly a maximal run */
-            REQUIRE(block_ptr(p, e) == gc->bump_end);
-            (*current)++;
-        } else {
-            const run_t *r = (const run_t *)(const void *)block_ptr(p, b);
-            REQUIRE(r->nblocks == e - b);
-            REQUIRE(*(const size_t *)(const void *)(block_ptr(p, e) - sizeof(size_t)) == e - b);
-            (*runs)++;
+    REQUIRE(!gc->idx_lo == !gc->idx_hi && gc->idx_lo <= gc->idx_hi);
+    while (b < p->nblocks) {
+        size_t e = mpgc_next_used(p, b), part[2][2];
+        for (size_t k = 0, n = listed_parts(gc, p, b, e, part); k < n; k++) {
+            size_t s = part[k][0], z = part[k][1];
+            if (mpgc_fl_current_at(gc, block_ptr(p, s))) { /* exactly a listed part */
+                REQUIRE(block_ptr(p, z) == gc->bump_end);
+                (*current)++;
+            } else {
+                const run_t *r = (const run_t *)(const void *)block_ptr(p, s);
+                REQUIRE(r->nblocks == z - s);
+                REQUIRE(*(const size_t *)(const void *)(block_ptr(p, z) - sizeof(size_t)) == z - s);
+                (*runs)++;
+            }
         }
         b = mpgc_next_free(p, e);
     }
@@ -79,9 +95,11 @@ static bool check_bins(const mpgc_t *gc, size_t *listed) {
             size_t b = block_index(p, q);
             REQUIRE(q->nblocks > 0 && b + q->nblocks <= p->nblocks);
             REQUIRE(mpgc_class_of(q->nblocks) == c);
-            size_t lim = indexed_end(gc, p), e = mpgc_next_used(p, b);
-            REQUIRE(b < lim && block_is_free(p, b) && (b == 0 || !block_is_free(p, b - 1)));
-            REQUIRE((e < lim ? e : lim) == b + q->nblocks);
+            REQUIRE(block_is_free(p, b));
+            size_t u = mpgc_prev_used(p, b), part[2][2], k = 0;
+            size_t n = listed_parts(gc, p, u == SIZE_MAX ? 0 : u + 1, mpgc_next_used(p, b), part);
+            while (k < n && part[k][0] != b) k++;
+            REQUIRE(k < n && part[k][1] == b + q->nblocks); /* a whole listed part */
             REQUIRE(q->next->prev == q && q->prev->next == q);
             (*listed)++;
             q = q->next;
@@ -98,12 +116,13 @@ static bool check_bins(const mpgc_t *gc, size_t *listed) {
 static bool check_caches(const mpgc_t *gc) {
     size_t run = 0, big = 0, count = 0;
     for (const pool_t *p = gc->pools; p; p = p->next) {
-        size_t lim = indexed_end(gc, p);
-        for (size_t b = mpgc_next_free(p, 0), e; b < lim; b = mpgc_next_free(p, e)) {
+        for (size_t b = mpgc_next_free(p, 0), e; b < p->nblocks; b = mpgc_next_free(p, e)) {
             e = mpgc_next_used(p, b);
-            if (e > lim) e = lim;
-            bool indexed = !mpgc_fl_current_at(gc, block_ptr(p, b));
-            if (e - b > run && indexed) run = e - b; /* the cache is of indexed runs */
+            size_t part[2][2];
+            for (size_t k = 0, n = listed_parts(gc, p, b, e, part); k < n; k++) {
+                size_t len = part[k][1] - part[k][0]; /* the cache is of listed runs */
+                if (len > run && !mpgc_fl_current_at(gc, block_ptr(p, part[k][0]))) run = len;
+            }
         }
         for (size_t b = 0, n; (b = mpgc_next_used(p, b)) < p->nblocks; b += n) {
             n = mpgc_object_blocks(p, b);

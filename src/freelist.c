@@ -293,6 +293,10 @@ static bool collect_first(mpgc_t *gc) {
     return true;
 }
 
+/* The lazy index's steps (below, with the band they shrink). */
+static size_t index_up(mpgc_t *gc, size_t want);
+static size_t index_down(mpgc_t *gc, size_t want);
+
 /* Slow path of mpgc_fl_take: rules 1-4 of docs/design.md section 2, over
  * the whole free space (the current run is indexed again first, so it can
  * never make a request fail). A small request's run leaves the index whole
@@ -302,23 +306,30 @@ static bool collect_first(mpgc_t *gc) {
  * there is no current run, so the next small request looks again. */
 uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     if (first_fit(gc)) return take_first_fit(gc, n);
-    /* Large and growing requests are placed against the whole heap (the
-     * highest runs, the top class); small ones take the lowest run that
-     * fits, which the index's low part already has, or index more. */
-    if (growing || n >= LARGE_MIN) mpgc_fl_index_all(gc);
     current_retire(gc);
+    bool high = n >= LARGE_MIN && n * MID_DIV >= gc->recent_large;
+    /* With the band still open, requests placed high (and growing ones)
+     * first index from the top until a run that fits is in, so they get
+     * the highest such run; the others take the lowest run that fits,
+     * indexing upwards until one is in. */
+    if (high || growing)
+        while (gc->idx_lo && index_down(gc, n) < n) {
+        }
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
-    bool high = n >= LARGE_MIN && n * MID_DIV >= gc->recent_large;
-    while (!(r = find_fit(gc, n, high)) && gc->idx_pool) mpgc_fl_index_step(gc, n);
+    while (!(r = find_fit(gc, n, high)) && gc->idx_lo) index_up(gc, n);
     if (!r) return NULL;
     if (n >= LARGE_MIN) { /* mid-size: the low end of a low run */
         size_t decayed = gc->recent_large - gc->recent_large / RECENT_DECAY;
         gc->recent_large = n > decayed ? n : decayed;
         return carve(gc, r, n, high);
     }
-    if (in_reserve(gc, r, n)) { /* the reserve is judged on the whole index */
-        if (!gc->idx_pool && collect_first(gc)) return NULL;
+    if (in_reserve(gc, r, n) && gc->idx_lo) { /* judged on the whole index */
+        mpgc_fl_index_all(gc);
+        r = find_fit(gc, n, false);
+    }
+    if (in_reserve(gc, r, n)) {
+        if (collect_first(gc)) return NULL;
         return carve(gc, r, n, false);
     }
     unlink_run(gc, r, mpgc_class_of(r->nblocks));
@@ -342,7 +353,8 @@ void mpgc_fl_forget(mpgc_t *gc, pool_t *p) {
 
 bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     if (b >= p->nblocks || !block_is_free(p, b)) return false;
-    if (unindexed(gc, p, b)) return mpgc_next_used(p, b) >= b + n; /* in no list */
+    if (unindexed(gc, p, b)) /* in no list: the band's own blocks, up to its top */
+        return block_ptr(p, b + n) <= gc->idx_hi && mpgc_next_used(p, b) >= b + n;
     uint8_t *at = block_ptr(p, b);
     if (mpgc_fl_current_at(gc, at)) {
         if (mpgc_fl_current(gc) < n) return false;
@@ -394,53 +406,115 @@ static size_t index_range(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     return (size_t)(hi - lo) / BLOCK;
 }
 
-/* Blocks freed at or up to the index cursor are left to the cursor (moved
- * back to them if needed): the free blocks after them are not indexed, so
- * they could not be merged with. */
+/* Blocks freed in or next to the lazy index's band join the band instead
+ * of the lists: the band's free blocks beside them have no header or tag
+ * to merge with. The band only ever grows over freed blocks. */
 void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
-    if (unindexed(gc, p, b + n)) {
-        if (!unindexed(gc, p, b)) gc->idx_next = b;
-        if (block_ptr(p, b) < gc->first_free) gc->first_free = block_ptr(p, b);
+    uint8_t *lo = block_ptr(p, b), *hi = block_ptr(p, b + n);
+    if (lo < gc->first_free) gc->first_free = lo;
+    if (gc->idx_lo && lo <= gc->idx_hi && hi >= gc->idx_lo) {
+        if (lo < gc->idx_lo) gc->idx_lo = lo;
+        if (hi > gc->idx_hi) gc->idx_hi = hi;
         return;
     }
     index_range(gc, p, b, n);
 }
 
 /* ---- the lazy index (design.md section 4) ----------------------------- */
+/*
+ *   [ indexed runs ][ band: free runs in no list ][ indexed runs ]
+ *                   ^ idx_lo                      ^ idx_hi
+ *
+ * A run that crosses idx_lo or idx_hi is listed cut there (its part in the
+ * band is not); a step indexes the runs at one end of the band, merging
+ * with the cut part beyond, and moves that end over them. An object may
+ * cross idx_lo (in-place growth from below into the band), never idx_hi
+ * (in-place growth in the band stops there); freeing one in or next to the
+ * band widens the band over it (mpgc_fl_release). */
+
+static void band_close_if_empty(mpgc_t *gc) {
+    if (gc->idx_lo >= gc->idx_hi) gc->idx_lo = gc->idx_hi = NULL;
+}
 
 void mpgc_fl_reindex(mpgc_t *gc) {
     mpgc_fl_reset(gc);
-    gc->idx_pool = gc->pools;
-    gc->idx_next = 0;
+    pool_t *last = gc->pools;
+    while (last->next) last = last->next;
+    gc->idx_lo = gc->pools->base;
+    gc->idx_hi = last->end;
     gc->first_free = gc->lo; /* a lower bound: "no free block below" holds */
 }
 
-/* Indexes free runs from the cursor on, in address order, until one of at
- * least `want` blocks (after coalescing) is in, INDEX_STEP blocks have been
- * passed, or the pool ends: a small request indexes about one run. */
-size_t mpgc_fl_index_step(mpgc_t *gc, size_t want) {
-    pool_t *p = gc->idx_pool;
-    size_t b = gc->idx_next, stop = b + INDEX_STEP, runs = 0;
-    while (b < p->nblocks && b < stop) {
+/* The pool holding the lowest band block (the band starts at a block). */
+static pool_t *band_low_pool(const mpgc_t *gc) {
+    pool_t *p = gc->pools;
+    while (gc->idx_lo >= p->end) p = p->next;
+    return p;
+}
+
+/* The pool holding the highest band block. */
+static pool_t *band_high_pool(const mpgc_t *gc) {
+    pool_t *p = gc->pools, *q = NULL;
+    for (; p && p->base < gc->idx_hi; p = p->next) q = p;
+    return q;
+}
+
+/* Indexes free runs at the band's low end, upwards, until one of at least
+ * `want` blocks (after merging) is in, INDEX_STEP blocks have been passed,
+ * or the band's part in this pool is done. A small request indexes about
+ * one run. Returns the runs indexed. */
+static size_t index_up(mpgc_t *gc, size_t want) {
+    pool_t *p = band_low_pool(gc);
+    size_t b = block_index(p, gc->idx_lo);
+    size_t lim = gc->idx_hi <= p->end ? block_index(p, gc->idx_hi) : p->nblocks;
+    size_t stop = lim - b > INDEX_STEP ? b + INDEX_STEP : lim, runs = 0;
+    while (b < stop) {
         size_t s = mpgc_next_free(p, b);
-        if (s >= p->nblocks) break;
-        b = mpgc_next_used(p, s);
-        gc->idx_next = b; /* [s, b) is below the cursor from now on */
+        if (s >= lim) {
+            b = lim;
+            break;
+        }
+        size_t e = mpgc_next_used(p, s);
+        if (e > lim) e = lim;
+        gc->idx_lo = block_ptr(p, e); /* [s, e) leaves the band first */
+        b = e;
         runs++;
-        if (index_range(gc, p, s, b - s) >= want) break;
+        if (index_range(gc, p, s, e - s) >= want) break;
     }
-    if (b >= p->nblocks || mpgc_next_free(p, b) >= p->nblocks) {
-        gc->idx_pool = p->next; /* NULL: the whole heap is indexed */
-        gc->idx_next = 0;
-    } else {
-        gc->idx_next = b;
-    }
+    gc->idx_lo = b < p->nblocks ? block_ptr(p, b) : p->next ? p->next->base : p->end;
+    band_close_if_empty(gc);
     return runs;
+}
+
+/* The same at the band's high end, downwards. Returns the longest run it
+ * indexed (after merging), 0 if none. */
+static size_t index_down(mpgc_t *gc, size_t want) {
+    pool_t *p = band_high_pool(gc);
+    size_t e = gc->idx_hi < p->end ? block_index(p, gc->idx_hi) : p->nblocks;
+    size_t lim = gc->idx_lo > p->base ? block_index(p, gc->idx_lo) : 0;
+    size_t stop = e - lim > INDEX_STEP ? e - INDEX_STEP : lim, longest = 0;
+    while (e > stop) {
+        size_t t = mpgc_prev_free(p, e); /* the last free block below e */
+        if (t == SIZE_MAX || t < lim) {
+            e = lim;
+            break;
+        }
+        size_t u = mpgc_prev_used(p, t);
+        size_t s = u == SIZE_MAX || u + 1 < lim ? lim : u + 1;
+        gc->idx_hi = block_ptr(p, s); /* [s, t] leaves the band first */
+        e = s;
+        size_t len = index_range(gc, p, s, t + 1 - s);
+        if (len > longest) longest = len;
+        if (len >= want) break;
+    }
+    gc->idx_hi = block_ptr(p, e);
+    band_close_if_empty(gc);
+    return longest;
 }
 
 size_t mpgc_fl_index_all(mpgc_t *gc) {
     size_t runs = 0;
-    while (gc->idx_pool) runs += mpgc_fl_index_step(gc, SIZE_MAX);
+    while (gc->idx_lo) runs += index_up(gc, SIZE_MAX);
     return runs;
 }
 
@@ -465,26 +539,20 @@ static size_t max_indexed_run(const mpgc_t *gc) {
     return best;
 }
 
-/* The longest free run from the lazy index's cursor on, read from the
- * tables only (so that it is safe inside a collection, while the mark
- * stack uses indexed runs): O(groups after the cursor). The run that
- * crosses the cursor counts whole: its indexed part (an indexed run or the
- * current run ending at the cursor) plus the rest. */
-static size_t max_unindexed_run(const mpgc_t *gc) {
+/* The longest free run with blocks in the lazy index's band, read from
+ * the tables only (so that it is safe inside a collection, while the mark
+ * stack uses free runs): O(groups in the band). Runs are measured whole,
+ * with their listed parts beyond the band's ends. */
+static size_t max_band_run(const mpgc_t *gc) {
     size_t best = 0;
-    for (const pool_t *p = gc->idx_pool; p; p = p->next) {
-        size_t b = p == gc->idx_pool ? gc->idx_next : 0, left = 0;
-        if (b > 0 && block_is_free(p, b - 1)) {
-            const uint8_t *at = block_ptr(p, b);
-            left = current_ends(gc, at) ? mpgc_fl_current(gc)
-                                        : *(const size_t *)(const void *)(at - sizeof(size_t));
-        }
-        size_t cursor = b;
-        while ((b = mpgc_next_free(p, b)) < p->nblocks) {
-            if (b != cursor) left = 0;
-            size_t e = mpgc_next_used(p, b), n = e - b + left;
-            if (n > best) best = n;
-            left = 0;
+    for (const pool_t *p = gc->pools; p; p = p->next) {
+        if (p->end <= gc->idx_lo || p->base >= gc->idx_hi) continue;
+        size_t b = gc->idx_lo > p->base ? block_index(p, gc->idx_lo) : 0;
+        size_t lim = gc->idx_hi < p->end ? block_index(p, gc->idx_hi) : p->nblocks;
+        while ((b = mpgc_next_free(p, b)) < lim) {
+            size_t u = mpgc_prev_used(p, b), e = mpgc_next_used(p, b);
+            size_t len = e - (u == SIZE_MAX ? 0 : u + 1);
+            if (len > best) best = len;
             b = e;
         }
     }
@@ -494,8 +562,8 @@ static size_t max_unindexed_run(const mpgc_t *gc) {
 size_t mpgc_fl_max_run(const mpgc_t *gc) {
     size_t indexed = max_indexed_run(gc), current = mpgc_fl_current(gc);
     size_t best = indexed > current ? indexed : current;
-    if (gc->idx_pool) {
-        size_t rest = max_unindexed_run(gc);
+    if (gc->idx_lo) {
+        size_t rest = max_band_run(gc);
         if (rest > best) best = rest;
     }
     return best;

@@ -91,9 +91,9 @@ struct mpgc {
 
     run_t *bins[MPGC_NUM_CLASSES];
     word_t binmap[BINMAP_WORDS];
-    pool_t *idx_pool;      /* the lazy index's cursor: free runs from block */
-    size_t idx_next;       /* idx_next of idx_pool on are in no list yet
-                              (NULL: none; freelist.c, design.md 4) */
+    uint8_t *idx_lo;       /* the lazy index's band [idx_lo, idx_hi): free */
+    uint8_t *idx_hi;       /* blocks there are in no list yet (both NULL:
+                              none; freelist.c, design.md 4) */
     uint8_t *bump;         /* the current run [bump, bump_end): small */
     uint8_t *bump_end;     /* requests take its low end (empty: equal) */
     size_t recent_large;   /* blocks: the largest recent large request,
@@ -248,24 +248,26 @@ static inline group_t *mpgc_group_of(const mpgc_t *gc, const void *ptr, word_t *
 size_t mpgc_object_blocks(const pool_t *p, size_t head);
 size_t mpgc_next_free(const pool_t *p, size_t b); /* p->nblocks if none */
 size_t mpgc_next_used(const pool_t *p, size_t b);
+size_t mpgc_prev_free(const pool_t *p, size_t b); /* before b; SIZE_MAX if none */
+size_t mpgc_prev_used(const pool_t *p, size_t b);
 
 /* ---- freelist.c: the free-run index ---------------------------------- */
 /* Smallest request carved from the high end of a run (none when 0). */
 #define LARGE_MIN (MPGC_LARGE_BLOCKS ? (size_t)MPGC_LARGE_BLOCKS : SIZE_MAX)
 size_t mpgc_class_of(size_t nblocks);
-/* Is block b of p at or after the lazy index's cursor (its free runs in no
- * list yet)? Pools are address-ordered. */
+/* Is block b of p in the lazy index's band (its free runs in no list
+ * yet)? Pools are address-ordered, so the band is an address range; b may
+ * be p->nblocks (p->end, never another pool's block). */
 static inline bool unindexed(const mpgc_t *gc, const pool_t *p, size_t b) {
-    const pool_t *c = gc->idx_pool;
-    return c && (p->base > c->base || (p == c && b >= gc->idx_next));
+    const uint8_t *a = block_ptr(p, b);
+    return a >= gc->idx_lo && a < gc->idx_hi; /* both NULL: never */
 }
-/* After the sweep: empties the index; allocation indexes the free runs
- * lazily from the lowest address (mpgc_fl_index_step: until a run of
- * `want` blocks is in) as it needs them. */
+/* After the sweep: empties the index; the band of unindexed blocks is
+ * then the whole heap, and allocation indexes free runs at its low end
+ * (small requests) or its high end (large ones) as it needs them. */
 void mpgc_fl_reindex(mpgc_t *gc);
-/* Both return the number of free runs they indexed. */
-size_t mpgc_fl_index_step(mpgc_t *gc, size_t want);
-size_t mpgc_fl_index_all(mpgc_t *gc); /* finishes the lazy index */
+/* Finishes the lazy index; returns the number of free runs it indexed. */
+size_t mpgc_fl_index_all(mpgc_t *gc);
 void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t nblocks, bool at_tail);
 void mpgc_fl_remove(mpgc_t *gc, run_t *r);
 void mpgc_fl_reset(mpgc_t *gc);

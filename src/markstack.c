@@ -14,8 +14,8 @@
  *
  * Segments are used in one fixed order: the current run, indexed runs from
  * the top class down (freelist.c), only of classes whose every run holds
- * half the in-block stack, then free runs beyond the lazy index's cursor,
- * found in the tables. A spill is one copy into one segment. `seg` is the
+ * half the in-block stack, then free runs in the lazy index's band, found
+ * in the tables. A spill is one copy into one segment. `seg` is the
  * segment holding the newest spilled entries; it is NULL exactly when
  * nothing is spilled. A segment's successor, once found, is kept in it, so
  * going back and forth between two segments costs O(1).
@@ -45,13 +45,18 @@ static size_t min_class(void) {
     return SEG_MIN > 1 && mpgc_class_of(SEG_MIN - 1) == c ? c + 1 : c;
 }
 
-/* The first free stretch of at least SEG_MIN blocks at or after block b of
- * pool p, found in the tables (used past the lazy index's cursor, where
- * runs have no header); its length in *n. NULL if none. */
-static word_t *stretch_from(const pool_t *p, size_t b, size_t *n) {
-    for (; p; p = p->next, b = 0) {
-        while ((b = mpgc_next_free(p, b)) < p->nblocks) {
+/* The first free stretch of at least SEG_MIN blocks in the lazy index's
+ * band (freelist.c) at or after address `from`, found in the tables (runs
+ * there have no header) and cut at the band's top; its length in *n. NULL
+ * if none. */
+static word_t *stretch_from(const mpgc_t *gc, const uint8_t *from, size_t *n) {
+    for (const pool_t *p = gc->pools; p && p->base < gc->idx_hi; p = p->next) {
+        if (p->end <= from) continue;
+        size_t b = from > p->base ? block_index(p, from) : 0;
+        size_t lim = gc->idx_hi < p->end ? block_index(p, gc->idx_hi) : p->nblocks;
+        while ((b = mpgc_next_free(p, b)) < lim) {
             size_t e = mpgc_next_used(p, b);
+            if (e > lim) e = lim;
             if (e - b >= SEG_MIN) {
                 *n = e - b;
                 return (word_t *)(void *)block_ptr(p, b);
@@ -68,7 +73,7 @@ static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
     if (seg) {
         const pool_t *p = mpgc_pool_of(gc, seg);
         size_t b = block_index(p, seg);
-        if (unindexed(gc, p, b)) return stretch_from(p, b + seg[SEG_BLOCKS], n);
+        if (unindexed(gc, p, b)) return stretch_from(gc, block_ptr(p, b + seg[SEG_BLOCKS]), n);
     }
     const run_t *after = NULL;
     if (!seg) {
@@ -81,7 +86,7 @@ static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
         *n = r->nblocks;
         return (word_t *)(uintptr_t)r;
     }
-    return gc->idx_pool ? stretch_from(gc->idx_pool, gc->idx_next, n) : NULL;
+    return gc->idx_lo ? stretch_from(gc, gc->idx_lo, n) : NULL;
 }
 
 bool mpgc_ms_spill(mpgc_t *gc) {
