@@ -144,6 +144,23 @@ static void mutation_after_collection(void) {
     CHECK(mpgc_mem_alloc(gc) < used); /* the replaced objects were garbage */
 }
 
+/* A large request right after a collection still lands at the top of the
+ * heap (placement rule 2: the highest run that fits), and finding it does
+ * not write the hundreds of runs below. */
+static void large_request_after_collection(void) {
+    if (MPGC_LARGE_BLOCKS == 0) return; /* no large requests */
+    mpgc_t *gc = heap();
+    static uint8_t *garbage[300];
+    CHECK_EQ(interleave(gc, 300, 3, garbage), 300);
+    mpgc_collect(gc);
+    size_t n = 4 * MPGC_LARGE_BLOCKS * BLK;
+    uint8_t *big = mpgc_alloc(gc, n, 0);
+    CHECK(big != NULL);
+    CHECK(big > garbage[299]); /* above everything the loop made: the top run */
+    CHECK(untouched(garbage, 300, 3) >= 295);
+    CHECK(mpgc_check(gc));
+}
+
 /* mpgc_finish_sweep indexes every run left (and writes them all), once;
  * it does nothing inside a collection or for NULL. */
 static void finish_sweep_indexes_the_rest(void) {
@@ -172,6 +189,7 @@ int main(void) {
     RUN(collection_writes_no_free_memory);
     RUN(info_exact_after_collection);
     RUN(mutation_after_collection);
+    RUN(large_request_after_collection);
     RUN(finish_sweep_indexes_the_rest);
     return test_done();
 }
