@@ -61,6 +61,7 @@ set(MPGC_ENGINE_SOURCES
     ${MPGC_ROOT}/src/collect.c
     ${MPGC_ROOT}/src/stats.c
     ${MPGC_ROOT}/src/check.c
+    ${MPGC_ROOT}/src/snapshot.c
 )
 set(MPGC_LIB_SOURCES
     ${MPGC_MP_DIR}/mpgc_mp.c
