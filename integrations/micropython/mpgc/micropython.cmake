@@ -84,6 +84,7 @@ add_library(usermod_mpgc INTERFACE)
 target_sources(usermod_mpgc INTERFACE
     ${MPGC_MP_DIR}/gc_mpgc.c
     ${MPGC_MP_DIR}/modgc_mpgc.c
+    ${MPGC_MP_DIR}/modmpgc.c
     ${MPGC_LIB_SOURCES}
 )
 
