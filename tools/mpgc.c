@@ -9,7 +9,9 @@
  *                        one HTML page of heap maps (snapshots), free space
  *                        and collections over time (a trace, replayed);
  *                        docs/report.md
- *   mpgc map [bytes]     heap map of a small churned heap of that size
+ *   mpgc map [bytes] [--snapshot FILE]
+ *                        heap map of a small churned heap of that size;
+ *                        --snapshot: also its snapshot, for `mpgc report`
  *   mpgc replay [options] FILE [heap-bytes]
  *                        replays an allocation trace (format and options:
  *                        docs/fragmentation.md) at one heap size, or at
@@ -203,7 +205,11 @@ static void demo_fragmentation(void) {
     }
 }
 
-static int cmd_map(size_t size) {
+static bool to_file(void *ctx, const void *data, size_t n) {
+    return fwrite(data, 1, n, (FILE *)ctx) == n;
+}
+
+static int cmd_map(size_t size, const char *snap_path) {
     void *mem = malloc(size);
     if (!mem) return 2;
     mpgc_t *gc = new_heap(mem, size);
@@ -217,8 +223,18 @@ static int cmd_map(size_t size) {
     mpgc_collect(gc);
     print_info(gc);
     mpgc_dump_alloc_table(gc, out, stdout);
+    int rc = 0;
+    if (snap_path) { /* the same heap as a snapshot, for `mpgc report` */
+        FILE *f = fopen(snap_path, "wb");
+        bool ok = f && mpgc_snapshot(gc, to_file, f);
+        if (f) ok = fclose(f) == 0 && ok;
+        if (!ok) {
+            fprintf(stderr, "mpgc map: cannot write a snapshot to %s\n", snap_path);
+            rc = 1;
+        }
+    }
     free(mem);
-    return 0;
+    return rc;
 }
 
 /* ---- replay ------------------------------------------------------------ */
@@ -723,7 +739,15 @@ int main(int argc, char **argv) {
         return rc;
     }
     if (strcmp(cmd, "report") == 0) return cmd_report(argc, argv);
-    if (strcmp(cmd, "map") == 0) return cmd_map(argc > 2 ? strtoul(argv[2], NULL, 0) : 16384);
+    if (strcmp(cmd, "map") == 0) {
+        const char *snap = NULL;
+        size_t size = 16384;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--snapshot") == 0 && i + 1 < argc) snap = argv[++i];
+            else size = strtoul(argv[i], NULL, 0);
+        }
+        return cmd_map(size, snap);
+    }
     if (strcmp(cmd, "replay") == 0) return cmd_replay(argc, argv);
     if (strcmp(cmd, "record") == 0) return cmd_record(argc, argv);
     if (strcmp(cmd, "policies") == 0) {
@@ -731,7 +755,7 @@ int main(int argc, char **argv) {
             printf("%s\t%s\n", replay_policies[i].name, replay_policies[i].what);
         return 0;
     }
-    fprintf(stderr, "usage: mpgc [demo [--report FILE]] | map [bytes] | replay [options] FILE [heap-bytes]\n"
+    fprintf(stderr, "usage: mpgc [demo [--report FILE]] | map [bytes] [--snapshot FILE] | replay [options] FILE [heap-bytes]\n"
                     "       | report [options] INPUT... | record seed004 FILE [iterations] | policies\n");
     return 2;
 }

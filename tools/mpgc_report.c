@@ -24,6 +24,7 @@
 #define MAP_W 512         /* px */
 #define POOL_LABEL 16     /* px above each pool's rows */
 #define POOL_GAP 10
+#define BAR_X 170         /* px: where the run and request bars start */
 
 /* ---- the timeline ---------------------------------------------------- */
 
@@ -181,16 +182,25 @@ static unsigned cell_state(const geom_t *g, const snap_pool_t *p, size_t c) {
     return best;
 }
 
-/* Outlines blocks [b, e) of a pool whose first row is at y0, one rect per
- * row it spans. */
+/* Outlines blocks [b, e) of a pool whose first row is at y0: one shape
+ * around the cells they span, however many rows (a rect, or the polygon
+ * of a first partial row, full rows and a last partial row). */
 static void outline(FILE *f, const geom_t *g, size_t y0, size_t b, size_t e, const char *cls) {
-    size_t c0 = b / g->n, c1 = (e - 1) / g->n + 1;
-    while (c0 < c1) {
-        size_t row = c0 / g->cols, col = c0 % g->cols;
-        size_t end = (row + 1) * g->cols < c1 ? (row + 1) * g->cols : c1;
-        fprintf(f, "<rect class=\"%s\" x=\"%zu\" y=\"%zu\" width=\"%zu\" height=\"%u\"/>\n", cls,
-                col * g->cell, y0 + row * g->cell, (end - c0) * g->cell, g->cell);
-        c0 = end;
+    size_t a = b / g->n, z = (e - 1) / g->n + 1, c = g->cell, W = g->cols * c;
+    size_t r0 = a / g->cols, r1 = (z - 1) / g->cols;
+    size_t xa = (a % g->cols) * c, xe = ((z - 1) % g->cols + 1) * c;
+    size_t ya = y0 + r0 * c, yz = y0 + r1 * c;
+    if (r0 == r1) {
+        fprintf(f, "<rect class=\"%s\" x=\"%zu\" y=\"%zu\" width=\"%zu\" height=\"%zu\"/>\n", cls, xa,
+                ya, xe - xa, c);
+    } else if (r1 == r0 + 1 && xe <= xa) { /* two pieces that do not touch */
+        fprintf(f, "<rect class=\"%s\" x=\"%zu\" y=\"%zu\" width=\"%zu\" height=\"%zu\"/>\n", cls, xa,
+                ya, W - xa, c);
+        fprintf(f, "<rect class=\"%s\" x=\"0\" y=\"%zu\" width=\"%zu\" height=\"%zu\"/>\n", cls, yz,
+                xe, c);
+    } else {
+        fprintf(f, "<polygon class=\"%s\" points=\"%zu,%zu %zu,%zu %zu,%zu %zu,%zu %zu,%zu 0,%zu 0,%zu %zu,%zu\"/>\n",
+                cls, xa, ya, W, ya, W, yz, xe, yz, xe, yz + c, yz + c, ya + c, xa, ya + c);
     }
 }
 
@@ -209,7 +219,7 @@ static void write_map(FILE *f, const report_t *r, size_t k, const geom_t *g) {
     fprintf(f, "<svg class=\"heap\" id=\"map%zu\" data-n=\"%zu\" data-cols=\"%u\" data-cell=\"%u\" "
                "viewBox=\"0 0 %d %zu\" width=\"%d\" height=\"%zu\" role=\"img\" aria-label=\"heap map\">\n",
             k, g->n, g->cols, g->cell, MAP_W, h, MAP_W, h);
-    size_t y = 0;
+    size_t y = 0, run_y0 = 0;
     for (size_t pi = 0; pi < s->npools; pi++) {
         const snap_pool_t *p = &s->pools[pi];
         fprintf(f, "<text class=\"pool-label\" x=\"0\" y=\"%zu\">pool %zu at 0x%llx: %s blocks of %zu B "
@@ -228,29 +238,32 @@ static void write_map(FILE *f, const report_t *r, size_t k, const geom_t *g) {
             c = e;
         }
         fprintf(f, "</g>\n");
-        if (sum.run && sum.run_pool == pi) {
-            fprintf(f, "<g class=\"largest-run\">\n");
-            outline(f, g, y0, sum.run_start, sum.run_start + sum.run, "run");
-            fprintf(f, "</g>\n");
-        }
+        if (pi == sum.run_pool) run_y0 = y0;
         y = y0 + pool_rows(g, p->nblocks) * g->cell + POOL_GAP;
     }
-    fprintf(f, "<g class=\"detail\"></g>\n</svg>\n");
+    /* The script's exact blocks go under the outline. */
+    fprintf(f, "<g class=\"detail\"></g>\n");
+    if (sum.run) {
+        fprintf(f, "<g class=\"largest-run\">\n");
+        outline(f, g, run_y0, sum.run_start, sum.run_start + sum.run, "run");
+        fprintf(f, "</g>\n");
+    }
+    fprintf(f, "</svg>\n");
     /* Scale bars: the largest free run against the failed request. */
     size_t req = (int)k == r->fail_map && r->timeline ? r->timeline->fail_request : 0;
     if (req) {
         size_t req_blocks = (req + B - 1) / B;
-        double px = (double)g->cell / (double)g->n; /* per block */
-        double wr = px * (double)sum.run, wq = px * (double)req_blocks;
-        double wmax = wr > wq ? wr : wq, scale = wmax > MAP_W - 4 ? (MAP_W - 4) / wmax : 1;
+        /* Same length per block for both; the longer fills the space. */
+        double wr = (double)sum.run, wq = (double)req_blocks, room = MAP_W - BAR_X - 2;
+        double scale = room / (wr > wq ? wr : wq);
         fprintf(f, "<svg class=\"bars\" viewBox=\"0 0 %d 44\" width=\"%d\" height=\"44\" role=\"img\" "
                    "aria-label=\"largest free run against the request\">\n"
-                   "<rect class=\"bar-run\" x=\"0\" y=\"2\" width=\"%.1f\" height=\"12\"/>"
-                   "<text x=\"%.1f\" y=\"12\">largest free run %s</text>\n"
-                   "<rect class=\"bar-req\" x=\"0\" y=\"24\" width=\"%.1f\" height=\"12\"/>"
-                   "<text x=\"%.1f\" y=\"34\">request %s</text>\n</svg>\n",
-                MAP_W, MAP_W, wr * scale, wr * scale + 4, human((double)(sum.run * B)), wq * scale,
-                wq * scale + 4, human((double)(req_blocks * B)));
+                   "<text x=\"0\" y=\"13\">largest free run %s</text>"
+                   "<rect class=\"bar-run\" x=\"%d\" y=\"3\" width=\"%.1f\" height=\"13\"/>\n"
+                   "<text x=\"0\" y=\"35\">request %s</text>"
+                   "<rect class=\"bar-req\" x=\"%d\" y=\"25\" width=\"%.1f\" height=\"13\"/>\n</svg>\n",
+                MAP_W, MAP_W, human((double)(sum.run * B)), BAR_X, wr * scale,
+                human((double)(req_blocks * B)), BAR_X, wq * scale);
     }
     /* The exact states, for the script: per pool, runs as <char><count>. */
     fprintf(f, "<script type=\"application/json\" id=\"map%zu-data\">{\"pools\":[", k);
@@ -359,7 +372,7 @@ static void write_free_chart(FILE *f, const report_timeline_t *tl) {
                 CH_X, sy(&s, (double)tl->fail_request), CH_X + CH_W, sy(&s, (double)tl->fail_request),
                 CH_X + 4, sy(&s, (double)tl->fail_request) - 4, human((double)tl->fail_request), x,
                 sy(&s, (double)tl->fail_max_free), x, sy(&s, (double)tl->fail_free), x - 8,
-                sy(&s, (double)tl->fail_max_free) + 4);
+                sy(&s, (double)tl->fail_max_free) - 8);
     }
     fprintf(f, "</svg>\n<p class=\"legend\"><span class=\"k-free\">&#9644; total free</span> "
                "<span class=\"k-run\">&#9644; largest free run</span> <span class=\"k-used\">&#9644; used</span> "
@@ -448,13 +461,13 @@ static const char *const style =
     "figcaption{margin-bottom:4px;max-width:512px}"
     "svg.heap{border:1px solid #999;cursor:crosshair;display:block}"
     ".s0{fill:#e4e4e4}.s1{fill:#3a6fb0}.s2{fill:#8db4e2}.s3{fill:#c9b037}.s4{fill:#a23b72}.s5{fill:#2a9d3a}"
-    ".run{fill:none;stroke:#e0201b;stroke-width:2.5}.run-text{color:#e0201b;font-weight:bold}"
+    ".run{fill:#e0201b;fill-opacity:.12;stroke:#e0201b;stroke-width:2.5}.run-text{color:#e0201b;font-weight:bold}"
     ".pool-label{font-size:11px;fill:#444}"
     ".legend span{margin-right:14px;white-space:nowrap}.legend svg{vertical-align:middle}"
     ".bar-run{fill:#e0201b}.bar-req{fill:#333}svg.bars text{font-size:12px}"
     ".verdict{border-left:6px solid #e0201b;background:#fdf0f0;padding:8px 12px;max-width:1040px}"
     ".axes line{stroke:#444}.axes .grid{stroke:#ddd}.axes text,.req-text{font-size:11px;fill:#333}"
-    "polyline{fill:none;stroke-width:2}.line-free{stroke:#3a6fb0}.line-run{stroke:#e0201b}"
+    "polyline{fill:none;stroke-width:2}.line-free{stroke:#3a6fb0;stroke-width:4.5}.line-run{stroke:#e0201b}"
     ".line-used{stroke:#aaa;stroke-dasharray:3 2}.gc-tick{stroke:#2a9d3a;stroke-width:1.5}"
     ".req{stroke:#333;stroke-dasharray:6 4}.fail{fill:#e0201b}.fail-free{fill:#3a6fb0}"
     ".k-free{color:#3a6fb0}.k-run{color:#e0201b}.k-used{color:#999}.k-gc{color:#2a9d3a}"
@@ -508,7 +521,7 @@ static const char *const script =
     "   cnt.forEach(function(n,s){if(n)txt+='\\n'+N[s]+': '+n;});});\n"
     "  tip.style.display=txt?'block':'none';tip.textContent=txt;tip.style.left=(ev.clientX+14)+'px';\n"
     "  tip.style.top=(ev.clientY+14)+'px';});\n"
-    " svg.addEventListener('mouseleave',function(){tip.style.display='none';});});\n"
+    " svg.addEventListener('mouseleave',function(){tip.style.display='none';});detail(svg);});\n"
     "var m=/#zoom=(\\d+),([\\d.]+)/.exec(location.hash);if(m){var s=document.getElementById('map'+m[1]);\n"
     " if(s){var v=view(s),z=+m[2];setView(s,[0,0,v[2]/z,v[3]/z]);}}\n"
     "})();\n";
@@ -550,7 +563,8 @@ bool report_write_html(FILE *f, const report_t *r) {
         geom_t g;
         g.n = (maxb + MAX_CELLS - 1) / MAX_CELLS;
         if (g.n < 1) g.n = 1;
-        g.cols = (maxb + g.n - 1) / g.n <= 2048 ? 64 : 128;
+        size_t cells = (maxb + g.n - 1) / g.n;
+        g.cols = cells <= 512 ? 32 : cells <= 2048 ? 64 : 128;
         g.cell = MAP_W / g.cols;
         fprintf(f, "<section id=\"maps\">\n<h2>Heap map%s</h2>\n<p>One cell per %s block%s (%s each), "
                    "coloured by the state of most of its blocks; each pool from its lowest address, "
