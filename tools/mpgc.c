@@ -541,7 +541,7 @@ static int demo_report(const char *path) {
     }
     r.timeline = &story;
     if (!write_report(path, &r)) return 1;
-    printf("\nreport: %s\n", path);
+    printf("\n# seed 004's story as a picture (one HTML file; open it in a browser):\nreport: %s\n", path);
     return 0;
 }
 
