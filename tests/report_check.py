@@ -110,7 +110,8 @@ def check_maps(d, nmaps):
         fail("%d heap maps drawn, expected %d" % (len(maps), nmaps))
     for m in maps:
         mid = m["id"]
-        cells = {s: len(d.find("rect", "s%d" % s, mid)) for s in range(6)}
+        # free: the pool's background shape; the rest: cells (and zoomed blocks)
+        cells = {s: len([a for a in d.find(None, "s%d" % s, mid)]) for s in range(6)}
         heads = cells[1] + cells[3] + cells[4] + cells[5]  # head, no-scan, finaliser, marked
         if cells[0] == 0 or heads == 0 or cells[2] == 0:
             fail("%s: free, head (of any kind) and tail cells expected, got %s" % (mid, cells))

@@ -171,15 +171,21 @@ static size_t map_height(const geom_t *g, const snap_t *s) {
     return h;
 }
 
-/* The state cell c of pool p is drawn in: its blocks' most common. */
+/* How cell c of pool p is drawn: 0 when all its blocks are free (the
+ * pool's free background shows), else 8 * level + state: the state most
+ * of its used blocks are in, and level 1..4 the quarters of its blocks in
+ * use, rounded up (drawn more transparent over the free background, so a
+ * half-free cell looks half free). */
 static unsigned cell_state(const geom_t *g, const snap_pool_t *p, size_t c) {
     size_t count[SNAP_NSTATES] = {0}, lo = c * g->n, hi = lo + g->n;
     if (hi > p->nblocks) hi = p->nblocks;
     for (size_t b = lo; b < hi; b++) count[snap_state(p->bits[b])]++;
-    unsigned best = 0;
-    for (unsigned s = 1; s < SNAP_NSTATES; s++)
+    size_t used = (hi - lo) - count[SNAP_S_FREE];
+    if (!used) return 0;
+    unsigned best = 1;
+    for (unsigned s = 2; s < SNAP_NSTATES; s++)
         if (count[s] > count[best]) best = s;
-    return best;
+    return 8 * (unsigned)((4 * used + (hi - lo) - 1) / (hi - lo)) + best;
 }
 
 /* Outlines blocks [b, e) of a pool whose first row is at y0: one shape
@@ -228,13 +234,16 @@ static void write_map(FILE *f, const report_t *r, size_t k, const geom_t *g) {
                 human((double)(p->nblocks * B)));
         size_t y0 = y + POOL_LABEL, cells = (p->nblocks + g->n - 1) / g->n;
         fprintf(f, "<g class=\"cells\" data-pool=\"%zu\" data-y=\"%zu\">\n", pi, y0);
-        /* One rect per row segment of cells in one state. */
+        outline(f, g, y0, 0, p->nblocks, "s0"); /* free, under the rest */
+        /* One rect per row segment of used cells drawn alike. */
         for (size_t c = 0; c < cells;) {
             unsigned st = cell_state(g, p, c);
             size_t e = c + 1, rowend = (c / g->cols + 1) * g->cols;
             while (e < cells && e < rowend && cell_state(g, p, e) == st) e++;
-            fprintf(f, "<rect class=\"s%u\" x=\"%zu\" y=\"%zu\" width=\"%zu\" height=\"%u\"/>\n", st,
-                    (c % g->cols) * g->cell, y0 + (c / g->cols) * g->cell, (e - c) * g->cell, g->cell);
+            if (st)
+                fprintf(f, "<rect class=\"s%u%s\" x=\"%zu\" y=\"%zu\" width=\"%zu\" height=\"%u\"/>\n",
+                        st % 8, st / 8 == 4 ? "" : st / 8 == 3 ? " q3" : st / 8 == 2 ? " q2" : " q1",
+                        (c % g->cols) * g->cell, y0 + (c / g->cols) * g->cell, (e - c) * g->cell, g->cell);
             c = e;
         }
         fprintf(f, "</g>\n");
@@ -461,6 +470,7 @@ static const char *const style =
     "figcaption{margin-bottom:4px;max-width:512px}"
     "svg.heap{border:1px solid #999;cursor:crosshair;display:block}"
     ".s0{fill:#e4e4e4}.s1{fill:#3a6fb0}.s2{fill:#8db4e2}.s3{fill:#c9b037}.s4{fill:#a23b72}.s5{fill:#2a9d3a}"
+    ".q1{fill-opacity:.3}.q2{fill-opacity:.5}.q3{fill-opacity:.75}"
     ".run{fill:#e0201b;fill-opacity:.12;stroke:#e0201b;stroke-width:2.5}.run-text{color:#e0201b;font-weight:bold}"
     ".pool-label{font-size:11px;fill:#444}"
     ".legend span{margin-right:14px;white-space:nowrap}.legend svg{vertical-align:middle}"
@@ -567,7 +577,8 @@ bool report_write_html(FILE *f, const report_t *r) {
         g.cols = cells <= 512 ? 32 : cells <= 2048 ? 64 : 128;
         g.cell = MAP_W / g.cols;
         fprintf(f, "<section id=\"maps\">\n<h2>Heap map%s</h2>\n<p>One cell per %s block%s (%s each), "
-                   "coloured by the state of most of its blocks; each pool from its lowest address, "
+                   "coloured by the state of most of its used blocks, paler the more of its blocks are "
+                   "free (a quarter used or less: palest); each pool from its lowest address, "
                    "left to right, top to bottom. Wheel: zoom (past one block per cell every block is "
                    "drawn), drag: pan, double click: reset; the pointer shows the blocks under it.</p>\n",
                 r->nmaps > 1 ? "s, side by side" : "", num(g.n), g.n > 1 ? "s" : "",
