@@ -4,7 +4,8 @@
 #
 # With the mpgc program of BUILD_DIR it writes three pages: seed 004's
 # story (mpgc demo --report), a recorded trace replayed on a heap too small
-# for it, and two snapshots side by side (mpgc map --snapshot). Each page
+# for it, and two snapshots side by side (mpgc map --snapshot; the second
+# taken inside a collection, with marked heads). Each page
 #  - must pass tidy (Debian's HTML5 validator) without an error or warning;
 #  - is loaded in headless chromium, its DOM dumped after the script ran,
 #    and checked by tests/report_check.py: the maps, cells of each state,
@@ -40,7 +41,7 @@ validate() {
 "$MPGC" record seed004 "$OUT/seed004.trace" 3000 >/dev/null
 "$MPGC" report -o "$OUT/trace.html" --heap 24K "$OUT/seed004.trace" >/dev/null
 "$MPGC" map 16384 --snapshot "$OUT/small.snap" >/dev/null
-"$MPGC" map 1048576 --snapshot "$OUT/large.snap" >/dev/null
+"$MPGC" map 1048576 --snapshot "$OUT/large.snap" --marks >/dev/null
 "$MPGC" report -o "$OUT/snaps.html" "$OUT/small.snap" "$OUT/large.snap" >/dev/null
 
 for page in seed004 trace snaps; do validate "$OUT/$page.html"; done

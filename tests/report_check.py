@@ -132,6 +132,10 @@ def check_dom(page, dom, kind, zoom):
         maps = check_maps(d, 2)
         if [a for a in d.find("section") if a.get("id") in ("over-time", "verdict")]:
             fail("snapshots only: no timeline and no verdict expected")
+        marked = d.find(None, "s5", "map1")
+        if not marked or d.find(None, "s5", "map0"):
+            fail("snaps: map1 (inside a collection) has marked cells, map0 none")
+        ok("map1, inside a collection: %d marked cells" % len(marked))
         t = d.tables.get("maps-table")
         if not t or len(t) != 3:
             fail("maps table: a header and 2 rows expected")

@@ -9,9 +9,11 @@
  *                        one HTML page of heap maps (snapshots), free space
  *                        and collections over time (a trace, replayed);
  *                        docs/report.md
- *   mpgc map [bytes] [--snapshot FILE]
+ *   mpgc map [bytes] [--snapshot FILE [--marks]]
  *                        heap map of a small churned heap of that size;
  *                        --snapshot: also its snapshot, for `mpgc report`
+ *                        (--marks: taken inside a collection, after some
+ *                        garbage was made: marked and unmarked heads)
  *   mpgc replay [options] FILE [heap-bytes]
  *                        replays an allocation trace (format and options:
  *                        docs/fragmentation.md) at one heap size, or at
@@ -209,7 +211,7 @@ static bool to_file(void *ctx, const void *data, size_t n) {
     return fwrite(data, 1, n, (FILE *)ctx) == n;
 }
 
-static int cmd_map(size_t size, const char *snap_path) {
+static int cmd_map(size_t size, const char *snap_path, bool marks) {
     void *mem = malloc(size);
     if (!mem) return 2;
     mpgc_t *gc = new_heap(mem, size);
@@ -226,7 +228,13 @@ static int cmd_map(size_t size, const char *snap_path) {
     int rc = 0;
     if (snap_path) { /* the same heap as a snapshot, for `mpgc report` */
         FILE *f = fopen(snap_path, "wb");
-        bool ok = f && mpgc_snapshot(gc, to_file, f);
+        bool started = false;
+        if (marks) { /* some garbage, then the marks of the next collection */
+            for (int i = 0; i < 64; i++) (void)mpgc_alloc(gc, 8 + 40 * (size_t)(i % 5), 0);
+            started = mpgc_collect_start(gc);
+        }
+        bool ok = f && mpgc_snapshot(gc, to_file, f) && (!marks || started);
+        if (started) mpgc_collect_end(gc);
         if (f) ok = fclose(f) == 0 && ok;
         if (!ok) {
             fprintf(stderr, "mpgc map: cannot write a snapshot to %s\n", snap_path);
@@ -679,7 +687,7 @@ static int cmd_report(int argc, char **argv) {
         if (!loaded) return 2;
         if (!heap) heap = (2 * (t.peak_live ? t.peak_live : 1024) + 1023) / 1024 * 1024;
         obs.stride = t.nops / 4000 + 1;
-        obs.tl.unit = "operation (trace order)";
+        obs.tl.unit = "operation";
         replay_opts_t o = {0};
         o.on_op = obs_op;
         o.on_collect = obs_collect;
@@ -742,11 +750,13 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "map") == 0) {
         const char *snap = NULL;
         size_t size = 16384;
+        bool marks = false;
         for (int i = 2; i < argc; i++) {
             if (strcmp(argv[i], "--snapshot") == 0 && i + 1 < argc) snap = argv[++i];
+            else if (strcmp(argv[i], "--marks") == 0) marks = true;
             else size = strtoul(argv[i], NULL, 0);
         }
-        return cmd_map(size, snap);
+        return cmd_map(size, snap, marks);
     }
     if (strcmp(cmd, "replay") == 0) return cmd_replay(argc, argv);
     if (strcmp(cmd, "record") == 0) return cmd_record(argc, argv);
@@ -755,7 +765,7 @@ int main(int argc, char **argv) {
             printf("%s\t%s\n", replay_policies[i].name, replay_policies[i].what);
         return 0;
     }
-    fprintf(stderr, "usage: mpgc [demo [--report FILE]] | map [bytes] [--snapshot FILE] | replay [options] FILE [heap-bytes]\n"
+    fprintf(stderr, "usage: mpgc [demo [--report FILE]] | map [bytes] [--snapshot FILE [--marks]] | replay [options] FILE [heap-bytes]\n"
                     "       | report [options] INPUT... | record seed004 FILE [iterations] | policies\n");
     return 2;
 }

@@ -550,13 +550,19 @@ bool report_write_html(FILE *f, const report_t *r) {
         snap_sum_t sum;
         if (fm) snap_summary(fm, &sum);
         fprintf(f, "<section class=\"verdict\" id=\"verdict\">\n<h2>Why the allocation failed</h2>\n"
-                   "<p>An allocation of <b>%s</b> failed at %s %s. <b>%s</b> were free in total, %s the "
-                   "request, but the largest free run was only <b class=\"run-text\">%s</b>: "
-                   "an allocation needs one run of consecutive free blocks.",
-                human((double)tl->fail_request), tl->unit ? tl->unit : "operation", num(tl->fail_t),
-                human((double)tl->fail_free),
-                tl->fail_free >= tl->fail_request ? "more than" : "less than",
-                human((double)tl->fail_max_free));
+                   "<p>An allocation of <b>%s</b> failed at %s %s",
+                human((double)tl->fail_request), tl->unit ? tl->unit : "operation", num(tl->fail_t));
+        if (tl->fail_line) fprintf(f, " (trace line %s)", num(tl->fail_line));
+        if (tl->fail_free >= tl->fail_request)
+            fprintf(f, ". <b>%s</b> were free in total, more than the request, but the largest free "
+                       "run was only <b class=\"run-text\">%s</b>: an allocation needs one run of "
+                       "consecutive free blocks: the heap is fragmented.",
+                    human((double)tl->fail_free), human((double)tl->fail_max_free));
+        else
+            fprintf(f, ". Only <b>%s</b> were free in total, less than the request: the heap is too "
+                       "small for what the program holds (the largest free run was "
+                       "<b class=\"run-text\">%s</b>).",
+                    human((double)tl->fail_free), human((double)tl->fail_max_free));
         if (fm)
             fprintf(f, " Live objects cut the free space into %s runs (map below: the largest is outlined "
                        "in red; the bars under it compare it with the request).",
