@@ -555,7 +555,7 @@ bool report_write_html(FILE *f, const report_t *r) {
         if (tl->fail_line) fprintf(f, " (trace line %s)", num(tl->fail_line));
         if (tl->fail_free >= tl->fail_request)
             fprintf(f, ". <b>%s</b> were free in total, more than the request, but the largest free "
-                       "run was only <b class=\"run-text\">%s</b>: an allocation needs one run of "
+                       "run was only <b class=\"run-text\">%s</b>, and an allocation needs one run of "
                        "consecutive free blocks: the heap is fragmented.",
                     human((double)tl->fail_free), human((double)tl->fail_max_free));
         else
