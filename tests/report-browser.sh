@@ -25,9 +25,10 @@ mkdir -p "$OUT"
 MPGC=$B/mpgc
 CHECK="python3 $ROOT/tests/report_check.py"
 BROWSER=$(command -v chromium || command -v chromium-browser)
-# Root in CI: no sandbox. A profile of our own; no GPU on these machines.
+# Root in CI: no sandbox. A profile of our own; no GPU on these machines;
+# /tmp instead of a container's small /dev/shm.
 browse() {
-  "$BROWSER" --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+  "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --no-first-run \
     --user-data-dir="$OUT/profile" "$@" 2>>"$OUT/chromium.log"
 }
 validate() {
