@@ -196,7 +196,9 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  *    own lock, so mpgc_is_locked is true.
  *  - mpgc_enable/disable, threshold and set_threshold act as outside.
  *  - mpgc_size, mpgc_mem_alloc/mem_free, mpgc_info, mpgc_dump_alloc_table
- *    read (the dump shows the marks of the collection).
+ *    read (the dump shows the marks of the collection); so does
+ *    mpgc_snapshot, except during the sweep and while finalisation orders
+ *    objects (false, nothing written).
  *  - mpgc_check: true from scan_roots, a finaliser and the caller between
  *    start and end when the heap is consistent; false during the sweep and
  *    while finalisation orders objects (a progress callback may come then):
@@ -245,6 +247,19 @@ void mpgc_dump_alloc_table(const mpgc_t *gc,
 /* Re-derives every invariant of the tables, the free-run index and the
  * counters. True when the heap is consistent. Cost: one walk of the heap. */
 bool mpgc_check(const mpgc_t *gc);
+
+/* Writes a snapshot of the heap's tables (format: docs/report.md): per
+ * pool its base, its size and the head/tail/mark/fin bits of every block;
+ * no object contents. write() receives it in pieces of at most 64 bytes and
+ * returns false to stop (the snapshot then returns false). The heap is
+ * locked meanwhile: write() must not use the heap (an allocation from it
+ * returns NULL, a collection does nothing). Also from a finaliser or
+ * scan_roots callback or between mpgc_collect_start and its end, where the
+ * marks so far are written (the header says so); false, nothing written,
+ * for a NULL argument, during the sweep and while finalisation orders
+ * objects, or when MPGC_ENABLE_SNAPSHOT is 0. `mpgc report` draws it. */
+typedef bool (*mpgc_write_fn)(void *ctx, const void *data, size_t n);
+bool mpgc_snapshot(mpgc_t *gc, mpgc_write_fn write, void *ctx);
 
 /* ---- Locking (interrupt handlers, finalisers) ------------------------ */
 

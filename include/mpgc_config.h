@@ -75,6 +75,12 @@
 #define MPGC_ENABLE_STATS 1
 #endif
 
+/* 1 (default): mpgc_snapshot writes the heap's tables for `mpgc report`
+ * (docs/report.md). 0: it returns false and writes nothing. */
+#ifndef MPGC_ENABLE_SNAPSHOT
+#define MPGC_ENABLE_SNAPSHOT 1
+#endif
+
 /* 1 (default): mpgc_config_t.policy may select MPGC_POLICY_FIRST_FIT,
  * MicroPython's placement (for side-by-side comparisons, bench/).
  * 0: that placement is compiled out and the policy field is ignored

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite in every configuration CI covers, each in its own
 # build directory under build-ci/. Usage: tests/run-all.sh [stage ...]
-# Stages: gcc clang sanitize valgrind m32 m3 m4f rv32 options size bench (default:
+# Stages: gcc clang sanitize valgrind m32 m3 m4f rv32 install report tsan fuzz bench
+# options size (default:
 # all of them that this machine has the tools for; a missing tool is an error
 # under CI=true). m3/m4f/rv32 run the tests bare metal under qemu-system-*.
 set -u
@@ -92,6 +93,17 @@ if sel install; then # cmake --install, then a consumer through find_package and
     echo "installed package: find_package and pkg-config consumers run"; passed=$((passed+1))
   else tail -n 30 "$dir.log"; failed=$((failed+1)); failures+=(install); fi
 fi
+if sel report; then # `mpgc report` pages: tidy, then headless chromium (tests/report-browser.sh)
+  if have tidy && have python3 && { have chromium || have chromium-browser; }; then
+    echo "=== stage report"
+    dir=$OUT/report
+    if cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMPGC_BUILD_TESTS=OFF >"$dir.log" 2>&1 &&
+       cmake --build "$dir" -j"$JOBS" --target mpgc_tool >>"$dir.log" 2>&1 &&
+       tests/report-browser.sh "$dir" >>"$dir.log" 2>&1; then
+      grep -E "^report-browser: [0-9]+ pages" "$dir.log"; passed=$((passed+1))
+    else tail -n 30 "$dir.log"; failed=$((failed+1)); failures+=(report); fi
+  else skip_or_fail report "chromium, tidy or python3"; fi
+fi
 if sel tsan; then # the thread stress test under ThreadSanitizer
   if have clang; then
     TSAN_OPTIONS=halt_on_error=1 stage tsan -DCMAKE_C_COMPILER=clang \
@@ -127,7 +139,7 @@ fi
 if sel options; then
   # Every option flipped from its default, and everything off at once.
   stage opt-interior -DMPGC_DEFINES="MPGC_INTERIOR_POINTERS=1;MPGC_DEBUG=1"
-  stage opt-minimal -DMPGC_DEFINES="MPGC_ENABLE_FINALISERS=0;MPGC_ENABLE_THRESHOLD=0;MPGC_ENABLE_SPLIT_HEAP=0;MPGC_ENABLE_LOCK_HOOKS=0;MPGC_ENABLE_STATS=0;MPGC_ENABLE_FIRST_FIT=0;MPGC_ENABLE_PROGRESS=0"
+  stage opt-minimal -DMPGC_DEFINES="MPGC_ENABLE_FINALISERS=0;MPGC_ENABLE_THRESHOLD=0;MPGC_ENABLE_SPLIT_HEAP=0;MPGC_ENABLE_LOCK_HOOKS=0;MPGC_ENABLE_STATS=0;MPGC_ENABLE_FIRST_FIT=0;MPGC_ENABLE_PROGRESS=0;MPGC_ENABLE_SNAPSHOT=0"
   stage opt-blocks -DMPGC_DEFINES="MPGC_BLOCK_WORDS=8;MPGC_CLASS_SPLIT_LOG2=3;MPGC_CLASS_MAX_LOG2=12;MPGC_MARK_STACK_SIZE=4;MPGC_LARGE_BLOCKS=0"
 fi
 

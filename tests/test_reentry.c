@@ -32,6 +32,7 @@ typedef enum {
     NC_UNLOCK,
     NC_READERS,   /* size, info, mem_alloc/free, dump, check, is_locked */
     NC_SWITCHES,  /* enable/disable/threshold, restored */
+    NC_SNAPSHOT,  /* written where the tables are whole (mpgc_check holds) */
     NC_COUNT
 } nested_t;
 
@@ -49,6 +50,7 @@ static void on_report(mpgc_t *gc, mpgc_bad_t what, const void *p, void *u) {
     reports_locked += what == MPGC_BAD_LOCKED;
 }
 static void sink(void *ctx, const char *s, size_t n) { (void)ctx, (void)s, (void)n; }
+static bool snap_sink(void *ctx, const void *d, size_t n) { (void)ctx, (void)d, (void)n; return true; }
 
 /* Runs the nested call; result_ok records whether it gave its documented
  * result. `where_check`: mpgc_check must hold at this point. */
@@ -110,6 +112,12 @@ static void do_nested(mpgc_t *gc, bool where_check) {
         ok = ok && mpgc_isenabled(gc) && mpgc_threshold(gc) == (MPGC_ENABLE_THRESHOLD ? 1000 : -1);
         mpgc_set_threshold(gc, -1);
         break;
+    case NC_SNAPSHOT: {
+        bool taken = mpgc_snapshot(gc, snap_sink, NULL);
+        ok = MPGC_ENABLE_SNAPSHOT ? taken == mpgc_check(gc) && (!where_check || taken) : !taken;
+        ok = ok && mpgc_is_locked(gc);
+        break;
+    }
     case NC_COUNT: break;
     }
     result_ok = ok;

@@ -1,9 +1,19 @@
 /*
  * mpgc - the command-line program.
  *
- *   mpgc [demo]          seed 002's gc walkthrough, then seed 004's
- *                        fragmentation story, on a static 8 KiB heap
- *   mpgc map [bytes]     heap map of a small churned heap of that size
+ *   mpgc [demo] [--report FILE]
+ *                        seed 002's gc walkthrough, then seed 004's
+ *                        fragmentation story, on a static 8 KiB heap;
+ *                        --report: the story's report (HTML) too
+ *   mpgc report [options] INPUT...
+ *                        one HTML page of heap maps (snapshots), free space
+ *                        and collections over time (a trace, replayed);
+ *                        docs/report.md
+ *   mpgc map [bytes] [--snapshot FILE [--marks]]
+ *                        heap map of a small churned heap of that size;
+ *                        --snapshot: also its snapshot, for `mpgc report`
+ *                        (--marks: taken inside a collection, after some
+ *                        garbage was made: marked and unmarked heads)
  *   mpgc replay [options] FILE [heap-bytes]
  *                        replays an allocation trace (format and options:
  *                        docs/fragmentation.md) at one heap size, or at
@@ -24,6 +34,7 @@
 
 #include "mpgc.h"
 #include "mpgc_replay.h"
+#include "mpgc_report.h"
 #include "mpgc_trace.h"
 
 #define MAX_OBJS 4096
@@ -33,9 +44,18 @@ static void *refs[MAX_OBJS]; /* the program's references: a root range */
 
 static void out(void *ctx, const char *s, size_t n) { fwrite(s, 1, n, (FILE *)ctx); }
 
-static mpgc_t *new_heap(void *mem, size_t size) {
+/* Seed 004's story is driven as MicroPython's adapter drives mpgc: the
+ * heap's own collections off, and an allocation that fails collects and
+ * tries once more (the collections mpgc would make itself, at the same
+ * moments), so that each one is timed and counted for the report. */
+static report_timeline_t story;
+static bool story_on;
+static size_t story_allocs; /* the story's time: allocations so far */
+
+static mpgc_t *new_heap_cfg(void *mem, size_t size, bool caller_collects) {
     mpgc_config_t cfg = {0};
     cfg.no_stack_scan = true; /* every reference lives in refs[] */
+    cfg.caller_collects = caller_collects;
     mpgc_t *gc = mpgc_init(mem, size, &cfg);
     if (!gc) {
         fprintf(stderr, "mpgc: %zu bytes is too small for a heap\n", size);
@@ -43,7 +63,23 @@ static mpgc_t *new_heap(void *mem, size_t size) {
     }
     memset(refs, 0, sizeof refs);
     mpgc_add_root(gc, refs, sizeof refs);
+    if (caller_collects) mpgc_disable(gc);
     return gc;
+}
+
+static mpgc_t *new_heap(void *mem, size_t size) { return new_heap_cfg(mem, size, false); }
+
+static void *heap_alloc(mpgc_t *gc, size_t n, unsigned flags) {
+    void *p = mpgc_alloc(gc, n, flags);
+    if (!story_on) return p;
+    if (!p) {
+        report_collect(&story, gc, story_allocs, 0);
+        p = mpgc_alloc(gc, n, flags);
+    }
+    mpgc_info_t i;
+    mpgc_info(gc, &i);
+    report_point(&story, ++story_allocs, &i);
+    return p;
 }
 
 /* A bytearray as MicroPython builds one: a small object (type, length,
@@ -51,11 +87,11 @@ static mpgc_t *new_heap(void *mem, size_t size) {
  * root slot while the buffer is allocated, since that allocation may
  * collect (the C stack is not scanned in this program). */
 static void *bytearray(mpgc_t *gc, size_t n) {
-    void **obj = mpgc_alloc(gc, 3 * sizeof(void *), 0);
+    void **obj = heap_alloc(gc, 3 * sizeof(void *), 0);
     if (!obj) return NULL;
     refs[MAX_OBJS - 1] = obj;
     obj[1] = (void *)n;
-    obj[2] = mpgc_alloc(gc, n, MPGC_NO_SCAN);
+    obj[2] = heap_alloc(gc, n, MPGC_NO_SCAN);
     refs[MAX_OBJS - 1] = NULL;
     return obj[2] ? obj : NULL;
 }
@@ -116,24 +152,36 @@ static void print_info(mpgc_t *gc) {
 
 /* Seed 004: a long-running loop keeps allocating differently sized buffers
  * with different lifetimes; later a big buffer is needed. */
+/* The story's heap at its two key moments, for the report. */
+static snap_t snap_failed, snap_first;
+static bool have_failed, have_first;
+
 static void demo_fragmentation(void) {
     printf("\n== seed 004: fragmentation on the same %zu-byte heap ==\n", sizeof heap8k);
-    mpgc_t *gc = new_heap(heap8k, sizeof heap8k);
+    mpgc_t *gc = new_heap_cfg(heap8k, sizeof heap8k, true);
+    story_on = true;
+    story.unit = "allocation";
     size_t big = 2048;
     printf("# a loop keeps small readings (kept) between temporary buffers (dropped)\n");
     unsigned x = 1;
     for (int i = 0; i < 40; i++) {
         x = x * 1103515245u + 12345u;
-        refs[20 + i] = mpgc_alloc(gc, 24 + (x >> 16) % 40, 0); /* kept */
+        refs[20 + i] = heap_alloc(gc, 24 + (x >> 16) % 40, 0); /* kept */
         (void)bytearray(gc, 100 + (x >> 8) % 60);               /* temporary */
     }
-    mpgc_collect(gc);
+    report_collect(&story, gc, story_allocs, 0);
     print_info(gc);
     printf(">>> buf = bytearray(%zu)\n", big);
     void *buf = bytearray(gc, big);
+    story_on = false;
     if (!buf) {
         mpgc_info_t i;
         mpgc_info(gc, &i);
+        story.fail_t = story_allocs;
+        story.fail_request = big;
+        story.fail_free = i.free;
+        story.fail_max_free = i.max_free;
+        have_failed = report_snapshot(gc, &snap_failed);
         printf("MemoryError: memory allocation failed, allocating %zu bytes\n", big);
         printf("# %zu bytes are free in total, but the largest free run is %zu bytes:\n",
                i.free, i.max_free);
@@ -152,13 +200,18 @@ static void demo_fragmentation(void) {
     print_info(gc);
     printf(">>> buf  # pre-allocated: %s\n", refs[1] ? "still there, no MemoryError" : "lost");
     mpgc_dump_alloc_table(gc, out, stdout);
+    have_first = report_snapshot(gc, &snap_first);
     if (!mpgc_check(gc)) {
         fprintf(stderr, "mpgc: heap check failed\n");
         exit(1);
     }
 }
 
-static int cmd_map(size_t size) {
+static bool to_file(void *ctx, const void *data, size_t n) {
+    return fwrite(data, 1, n, (FILE *)ctx) == n;
+}
+
+static int cmd_map(size_t size, const char *snap_path, bool marks) {
     void *mem = malloc(size);
     if (!mem) return 2;
     mpgc_t *gc = new_heap(mem, size);
@@ -172,8 +225,24 @@ static int cmd_map(size_t size) {
     mpgc_collect(gc);
     print_info(gc);
     mpgc_dump_alloc_table(gc, out, stdout);
+    int rc = 0;
+    if (snap_path) { /* the same heap as a snapshot, for `mpgc report` */
+        FILE *f = fopen(snap_path, "wb");
+        bool started = false;
+        if (marks) { /* some garbage, then the marks of the next collection */
+            for (int i = 0; i < 64; i++) (void)mpgc_alloc(gc, 8 + 40 * (size_t)(i % 5), 0);
+            started = mpgc_collect_start(gc);
+        }
+        bool ok = f && mpgc_snapshot(gc, to_file, f) && (!marks || started);
+        if (started) mpgc_collect_end(gc);
+        if (f) ok = fclose(f) == 0 && ok;
+        if (!ok) {
+            fprintf(stderr, "mpgc map: cannot write a snapshot to %s\n", snap_path);
+            rc = 1;
+        }
+    }
     free(mem);
-    return 0;
+    return rc;
 }
 
 /* ---- replay ------------------------------------------------------------ */
@@ -448,14 +517,247 @@ static int cmd_record(int argc, char **argv) {
     return record_seed004(argv[3], argc > 4 ? strtoul(argv[4], NULL, 0) : 20000);
 }
 
+/* ---- report ------------------------------------------------------------ */
+
+static bool write_report(const char *path, const report_t *r) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return false;
+    }
+    bool ok = report_write_html(f, r);
+    ok = fclose(f) == 0 && ok;
+    if (!ok) fprintf(stderr, "mpgc: writing %s failed\n", path);
+    return ok;
+}
+
+static int demo_report(const char *path) {
+    report_t r = {0};
+    r.title = "seed 004: why bytearray(2048) failed on an 8 KiB heap";
+    r.inputs = "seed 004's story in `mpgc demo` (tools/mpgc.c): 40 rounds of a kept reading "
+               "between temporary buffers, then bytearray(2048); and the same program with the "
+               "buffer allocated first";
+    r.fail_map = -1;
+    if (have_failed) {
+        r.fail_map = (int)r.nmaps;
+        r.labels[r.nmaps] = "when bytearray(2048) failed";
+        r.maps[r.nmaps++] = &snap_failed;
+    }
+    if (have_first) {
+        r.labels[r.nmaps] = "the same program, the buffer allocated first";
+        r.maps[r.nmaps++] = &snap_first;
+    }
+    r.timeline = &story;
+    if (!write_report(path, &r)) return 1;
+    printf("\n# seed 004's story as a picture (one HTML file; open it in a browser):\nreport: %s\n", path);
+    return 0;
+}
+
+typedef struct {
+    report_timeline_t tl;
+    size_t stride;   /* sample every stride-th operation */
+    snap_t end;
+    bool have_end;
+} trace_obs_t;
+
+static void obs_op(void *ctx, mpgc_t *gc, size_t op, uint32_t line) {
+    trace_obs_t *o = ctx;
+    (void)line;
+    if ((op + 1) % o->stride) return;
+    mpgc_info_t i;
+    mpgc_info(gc, &i);
+    report_point(&o->tl, op + 1, &i);
+}
+static void obs_collect(void *ctx, mpgc_t *gc, size_t op, uint32_t line, double us, size_t objects,
+                        size_t bytes) {
+    trace_obs_t *o = ctx;
+    mpgc_info_t i;
+    mpgc_info(gc, &i);
+    report_gc_t g = {op, line, us, objects, bytes, i.free, i.max_free};
+    report_gc(&o->tl, &g);
+    report_point(&o->tl, op, &i);
+}
+static void obs_end(void *ctx, mpgc_t *gc) {
+    trace_obs_t *o = ctx;
+    o->have_end = report_snapshot(gc, &o->end);
+}
+
+static int report_usage(void) {
+    fprintf(stderr,
+            "usage: mpgc report [options] INPUT...\n"
+            "  INPUT             a heap snapshot (mpgc_snapshot, mpgc.snapshot(f)) or a\n"
+            "                    trace (docs/fragmentation.md); up to %d snapshots are\n"
+            "                    drawn side by side, at most one trace is replayed\n"
+            "  -o FILE           the page to write (default mpgc-report.html)\n"
+            "  --heap N          heap size for the trace (bytes, or with K/M):\n"
+            "                    default twice its peak live bytes\n"
+            "  --policy NAME     placement for the trace (mpgc policies): default fit\n"
+            "  --title TEXT      the page's title\n",
+            REPORT_MAX_MAPS - 1);
+    return 2;
+}
+
+static uint8_t *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            uint8_t *nb = realloc(buf, cap *= 2);
+            if (!nb) free(buf);
+            buf = nb;
+        }
+    }
+    if (!buf || ferror(f)) {
+        fprintf(stderr, "%s: cannot read\n", path);
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *n = len;
+    return buf;
+}
+
+static int cmd_report(int argc, char **argv) {
+    const char *outp = "mpgc-report.html", *title = NULL, *trace_path = NULL;
+    size_t heap = 0;
+    const replay_policy_t *pol = &replay_policies[0];
+    static snap_t snaps[REPORT_MAX_MAPS];
+    report_t r = {0};
+    r.fail_map = -1;
+    char inputs[1024] = "";
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-o") == 0 && v) outp = argv[++i];
+        else if (strcmp(a, "--heap") == 0 && v) {
+            if (!(heap = parse_size(argv[++i]))) return report_usage();
+        } else if (strcmp(a, "--policy") == 0 && v) {
+            if (!(pol = replay_policy_named(argv[++i]))) {
+                fprintf(stderr, "mpgc report: no policy named %s (mpgc policies)\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--title") == 0 && v) title = argv[++i];
+        else if (a[0] == '-' && a[1] != '\0') return report_usage();
+        else {
+            size_t n;
+            uint8_t *data = read_all(a, &n);
+            if (!data) return 2;
+            bool is_snap = n >= 8 && memcmp(data, "MPGCSNAP", 8) == 0;
+            if (is_snap) {
+                const char *why;
+                if (r.nmaps >= REPORT_MAX_MAPS - 1) {
+                    fprintf(stderr, "mpgc report: at most %d snapshots\n", REPORT_MAX_MAPS - 1);
+                    free(data);
+                    return 2;
+                }
+                if (!snap_parse(&snaps[r.nmaps], data, n, &why)) {
+                    fprintf(stderr, "%s: %s\n", a, why);
+                    free(data);
+                    return 2;
+                }
+                r.labels[r.nmaps] = a;
+                r.maps[r.nmaps] = &snaps[r.nmaps];
+                r.nmaps++;
+            } else if (trace_path) {
+                fprintf(stderr, "mpgc report: one trace at a time (%s, %s)\n", trace_path, a);
+                free(data);
+                return 2;
+            } else {
+                trace_path = a;
+            }
+            free(data);
+            snprintf(inputs + strlen(inputs), sizeof inputs - strlen(inputs), "%s%s %s",
+                     inputs[0] ? ", " : "", is_snap ? "snapshot" : "trace", a);
+        }
+    }
+    if (!r.nmaps && !trace_path) return report_usage();
+    trace_obs_t obs = {0};
+    char end_label[300], heap_note[128] = "";
+    if (trace_path) {
+        FILE *f = fopen(trace_path, "r");
+        replay_trace_t t;
+        bool loaded = f && replay_load(&t, f, trace_path);
+        if (f) fclose(f);
+        if (!loaded) return 2;
+        if (!heap) heap = (2 * (t.peak_live ? t.peak_live : 1024) + 1023) / 1024 * 1024;
+        obs.stride = t.nops / 4000 + 1;
+        obs.tl.unit = "operation";
+        replay_opts_t o = {0};
+        o.on_op = obs_op;
+        o.on_collect = obs_collect;
+        o.on_end = obs_end;
+        o.ctx = &obs;
+        replay_result_t res;
+        replay_run(&t, heap, pol->policy, &o, &res);
+        if (res.too_small) {
+            fprintf(stderr, "mpgc report: %zu bytes is too small for a heap\n", heap);
+            replay_free(&t);
+            return 2;
+        }
+        if (!res.ok) {
+            obs.tl.fail_t = res.fail_op;
+            obs.tl.fail_line = t.ops[res.fail_op].line;
+            obs.tl.fail_request = res.fail_bytes;
+            obs.tl.fail_free = res.fail_free;
+            obs.tl.fail_max_free = res.fail_max_free;
+            snprintf(end_label, sizeof end_label, "%s at line %lu (its allocation failed)", trace_path,
+                     (unsigned long)t.ops[res.fail_op].line);
+        } else {
+            snprintf(end_label, sizeof end_label, "%s at its end", trace_path);
+        }
+        snprintf(heap_note, sizeof heap_note, " (replayed on a %zu-byte heap, policy %s)", heap, pol->name);
+        replay_free(&t);
+        if (obs.have_end) {
+            if (!res.ok) r.fail_map = (int)r.nmaps;
+            r.labels[r.nmaps] = end_label;
+            r.maps[r.nmaps++] = &obs.end;
+        }
+        r.timeline = &obs.tl;
+    }
+    snprintf(inputs + strlen(inputs), sizeof inputs - strlen(inputs), "%s", heap_note);
+    r.title = title;
+    r.inputs = inputs;
+    bool ok = write_report(outp, &r);
+    for (size_t k = 0; k < r.nmaps; k++) snap_free((snap_t *)r.maps[k]);
+    report_timeline_free(&obs.tl);
+    if (ok) printf("report: %s\n", outp);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "demo";
     if (strcmp(cmd, "demo") == 0) {
+        const char *rep = argc > 3 && strcmp(argv[2], "--report") == 0 ? argv[3] : NULL;
+        if (argc > 2 && !rep) {
+            fprintf(stderr, "usage: mpgc demo [--report FILE]\n");
+            return 2;
+        }
         demo_walkthrough();
         demo_fragmentation();
-        return 0;
+        int rc = rep ? demo_report(rep) : 0;
+        report_timeline_free(&story);
+        if (have_failed) snap_free(&snap_failed);
+        if (have_first) snap_free(&snap_first);
+        return rc;
     }
-    if (strcmp(cmd, "map") == 0) return cmd_map(argc > 2 ? strtoul(argv[2], NULL, 0) : 16384);
+    if (strcmp(cmd, "report") == 0) return cmd_report(argc, argv);
+    if (strcmp(cmd, "map") == 0) {
+        const char *snap = NULL;
+        size_t size = 16384;
+        bool marks = false;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--snapshot") == 0 && i + 1 < argc) snap = argv[++i];
+            else if (strcmp(argv[i], "--marks") == 0) marks = true;
+            else size = strtoul(argv[i], NULL, 0);
+        }
+        return cmd_map(size, snap, marks);
+    }
     if (strcmp(cmd, "replay") == 0) return cmd_replay(argc, argv);
     if (strcmp(cmd, "record") == 0) return cmd_record(argc, argv);
     if (strcmp(cmd, "policies") == 0) {
@@ -463,7 +765,7 @@ int main(int argc, char **argv) {
             printf("%s\t%s\n", replay_policies[i].name, replay_policies[i].what);
         return 0;
     }
-    fprintf(stderr, "usage: mpgc [demo] | map [bytes] | replay [options] FILE [heap-bytes]\n"
-                    "       | record seed004 FILE [iterations] | policies\n");
+    fprintf(stderr, "usage: mpgc [demo [--report FILE]] | map [bytes] [--snapshot FILE [--marks]] | replay [options] FILE [heap-bytes]\n"
+                    "       | report [options] INPUT... | record seed004 FILE [iterations] | policies\n");
     return 2;
 }

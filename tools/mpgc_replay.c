@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const replay_policy_t replay_policies[] = {
     {"fit", MPGC_POLICY_FIT, "mpgc's default (segregated fit, small low, large high)"},
@@ -347,10 +348,14 @@ typedef struct {
     replay_result_t *r;
     uint64_t since; /* block-granular bytes allocated since the last collection */
     uint32_t line;  /* of the operation being replayed */
+    size_t op;      /* its index */
 } run_t;
 
 static void collect(run_t *x) {
-    mpgc_collect(x->gc);
+    size_t before = mpgc_mem_alloc(x->gc);
+    clock_t c0 = clock();
+    size_t objects = mpgc_collect(x->gc);
+    clock_t c1 = clock();
     x->r->collections++;
     x->since = 0;
     mpgc_info_t i;
@@ -366,6 +371,9 @@ static void collect(run_t *x) {
                x->r->collections, (unsigned long)x->line, i.used, i.free, i.max_free,
                i.free ? (double)i.max_free / (double)i.free : 0.0);
     if (x->o->check && !mpgc_check(x->gc)) x->r->check_ok = false;
+    if (x->o->on_collect)
+        x->o->on_collect(x->o->ctx, x->gc, x->op, x->line, 1e6 * (double)(c1 - c0) / CLOCKS_PER_SEC,
+                         objects, before > i.used ? before - i.used : 0);
 }
 
 static void out(void *ctx, const char *s, size_t n) { fwrite(s, 1, n, (FILE *)ctx); }
@@ -404,7 +412,7 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
      * an allocation fails (then one retry, also while collection is off:
      * the placement may decline once to have the heap collected early). */
     mpgc_disable(gc);
-    run_t x = {gc, o, r, 0, 0};
+    run_t x = {gc, o, r, 0, 0, 0};
     bool enabled = true;
     int64_t threshold = -1;
     r->ok = true;
@@ -412,6 +420,7 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
         const replay_op_t *op = &t->ops[k];
         void **slot = &roots[op->slot];
         x.line = op->line;
+        x.op = k;
         switch (op->kind) {
         case OP_ALLOC:
         case OP_REALLOC: {
@@ -474,7 +483,9 @@ bool replay_run(const replay_trace_t *t, size_t heap_bytes, mpgc_policy_t policy
             if (o->verbose) mpgc_dump_alloc_table(gc, out, stdout);
             break;
         }
+        if (o->on_op && r->ok) o->on_op(o->ctx, gc, k, op->line);
     }
+    if (o->on_end) o->on_end(o->ctx, gc);
     if (!mpgc_check(gc)) r->check_ok = false;
     free(raw);
     free(roots);

@@ -65,6 +65,15 @@ typedef struct {
     bool check;                /* mpgc_check after every collection */
     bool verbose;              /* print `i`/`m` lines and failures */
     bool timeline;             /* print the free space after every collection */
+    /* Observers for `mpgc report` (each optional; ctx is theirs): after
+     * every operation; after every collection, with its processor time,
+     * the objects and bytes it freed; and once before the heap goes, at
+     * the end or at the failing operation. */
+    void (*on_op)(void *ctx, mpgc_t *gc, size_t op, uint32_t line);
+    void (*on_collect)(void *ctx, mpgc_t *gc, size_t op, uint32_t line, double us,
+                       size_t objects, size_t bytes);
+    void (*on_end)(void *ctx, mpgc_t *gc);
+    void *ctx;
 } replay_opts_t;
 
 typedef struct {

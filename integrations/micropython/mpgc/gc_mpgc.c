@@ -710,4 +710,14 @@ void gc_dump_alloc_table(const mp_print_t *print) {
     GC_EXIT();
 }
 
+/* The deferred frees go first: the snapshot shows them as free, as
+ * gc.mem_free() counts them. */
+bool gc_mpgc_snapshot(mpgc_write_fn write, void *ctx) {
+    GC_ENTER();
+    flush_frees();
+    bool ok = mpgc_snapshot(heap(), write, ctx);
+    GC_EXIT();
+    return ok;
+}
+
 #endif /* MICROPY_ENABLE_GC */

@@ -62,6 +62,7 @@ set(MPGC_ENGINE_SOURCES
     ${MPGC_ROOT}/src/collect.c
     ${MPGC_ROOT}/src/stats.c
     ${MPGC_ROOT}/src/check.c
+    ${MPGC_ROOT}/src/snapshot.c
 )
 set(MPGC_LIB_SOURCES
     ${MPGC_MP_DIR}/mpgc_mp.c
@@ -84,6 +85,7 @@ add_library(usermod_mpgc INTERFACE)
 target_sources(usermod_mpgc INTERFACE
     ${MPGC_MP_DIR}/gc_mpgc.c
     ${MPGC_MP_DIR}/modgc_mpgc.c
+    ${MPGC_MP_DIR}/modmpgc.c
     ${MPGC_LIB_SOURCES}
 )
 

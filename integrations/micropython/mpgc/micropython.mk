@@ -22,11 +22,11 @@ MPGC_ROOT := $(abspath $(MPGC_MP_DIR)/../../..)
 MPGC_SYSMEM ?= $(if $(filter Linux,$(shell uname -s 2>/dev/null)),linux,none)
 
 # Scanned for qstrs and module registrations.
-SRC_USERMOD_C += $(MPGC_MP_DIR)/gc_mpgc.c $(MPGC_MP_DIR)/modgc_mpgc.c
+SRC_USERMOD_C += $(MPGC_MP_DIR)/gc_mpgc.c $(MPGC_MP_DIR)/modgc_mpgc.c $(MPGC_MP_DIR)/modmpgc.c
 
 MPGC_LIB_C := $(MPGC_MP_DIR)/mpgc_mp.c \
 	$(addprefix $(MPGC_ROOT)/src/,heap.c freelist.c alloc.c mark.c roots.c stack.c \
-		finalise.c markstack.c sweep.c collect.c stats.c check.c) \
+		finalise.c markstack.c sweep.c collect.c stats.c check.c snapshot.c) \
 	$(MPGC_ROOT)/port/sysmem_$(MPGC_SYSMEM).c
 # MPGC_MP_TRACE=1: record every gc_alloc, gc_free, gc_realloc and collection
 # as a trace for `mpgc replay` (docs/fragmentation.md); unix writes to the

@@ -100,4 +100,8 @@ void mpgc_mp_dump_begin(mpgc_mp_dump_t *d, void (*write)(void *, const char *, s
 void mpgc_mp_dump_write(void *self, const char *s, size_t n);
 void mpgc_mp_dump_finish(mpgc_mp_dump_t *d);
 
+/* gc_mpgc.c: mpgc_snapshot of MicroPython's heap, under its GC mutex
+ * (for modmpgc.c's mpgc.snapshot). */
+bool gc_mpgc_snapshot(mpgc_write_fn write, void *ctx);
+
 #endif /* MPGC_MP_H */
