@@ -296,6 +296,7 @@ static bool collect_first(mpgc_t *gc) {
 /* The lazy index's steps (below, with the band they shrink). */
 static size_t index_up(mpgc_t *gc, size_t want);
 static size_t index_down(mpgc_t *gc, size_t want);
+static void band_close_if_empty(mpgc_t *gc);
 
 /* Slow path of mpgc_fl_take: rules 1-4 of docs/design.md section 2, over
  * the whole free space (the current run is indexed again first, so it can
@@ -345,7 +346,18 @@ uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n) {
     return (uint8_t *)r;
 }
 
+/* p is all free. Inside the lazy index's band its run is in no list, and
+ * only the band's ends may have to leave it (a pool given back right after
+ * a collection, as MICROPY_GC_SPLIT_HEAP_AUTO does, indexes nothing). */
 void mpgc_fl_forget(mpgc_t *gc, pool_t *p) {
+    if (gc->idx_lo && gc->idx_lo <= p->base && gc->idx_hi >= p->end) {
+        const pool_t *prev = NULL;
+        for (const pool_t *q = gc->pools; q != p; q = q->next) prev = q;
+        if (gc->idx_lo == p->base) gc->idx_lo = p->next ? p->next->base : p->end;
+        if (gc->idx_hi == p->end) gc->idx_hi = prev ? prev->end : p->base;
+        band_close_if_empty(gc);
+        return;
+    }
     mpgc_fl_index_all(gc);
     if (mpgc_fl_current_at(gc, p->base)) current_clear(gc);
     else mpgc_fl_remove(gc, (run_t *)(void *)p->base);
@@ -353,8 +365,10 @@ void mpgc_fl_forget(mpgc_t *gc, pool_t *p) {
 
 bool mpgc_fl_take_at(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
     if (b >= p->nblocks || !block_is_free(p, b)) return false;
-    if (unindexed(gc, p, b)) /* in no list: the band's own blocks, up to its top */
-        return block_ptr(p, b + n) <= gc->idx_hi && mpgc_next_used(p, b) >= b + n;
+    if (unindexed(gc, p, b)) { /* in no list: the band's own blocks, up to its top */
+        size_t top = gc->idx_hi < p->end ? block_index(p, gc->idx_hi) : p->nblocks;
+        return n <= top - b && mpgc_next_used(p, b) - b >= n; /* (n may be huge) */
+    }
     uint8_t *at = block_ptr(p, b);
     if (mpgc_fl_current_at(gc, at)) {
         if (mpgc_fl_current(gc) < n) return false;

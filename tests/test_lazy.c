@@ -110,6 +110,11 @@ static void mutation_after_collection(void) {
         used -= BLK;
         bad += !mpgc_check(gc) || mpgc_mem_alloc(gc) != used;
     }
+    /* Growing into the band by a size that no heap holds: refused, with
+     * no arithmetic overflow on the way (the sanitizer stage checks). */
+    CHECK(mpgc_realloc(gc, roots[300], SIZE_MAX - 64, false) == NULL);
+    CHECK(mpgc_realloc(gc, roots[300], SIZE_MAX / 2, false) == NULL);
+    bad += !mpgc_check(gc) || mpgc_mem_alloc(gc) != used;
     /* Grow in place into the 2 freed blocks after an object (no move
      * allowed), then shrink some back, low and high. */
     for (size_t i = 0; i < 300; i += 7) {
@@ -161,6 +166,25 @@ static void large_request_after_collection(void) {
     CHECK(mpgc_check(gc));
 }
 
+/* A region given back right after a collection (MicroPython's
+ * MICROPY_GC_SPLIT_HEAP_AUTO does so) costs no indexing of the others. */
+static void region_given_back_after_collection(void) {
+    if (!MPGC_ENABLE_SPLIT_HEAP) return;
+    static _Alignas(64) uint8_t region2[16 * 1024];
+    mpgc_t *gc = heap();
+    static uint8_t *garbage[300];
+    CHECK_EQ(interleave(gc, 300, 3, garbage), 300);
+    CHECK(mpgc_add_region(gc, region2, sizeof region2));
+    mpgc_collect(gc);
+    size_t total = mpgc_mem_alloc(gc) + (size_t)mpgc_mem_free(gc);
+    CHECK(mpgc_remove_region(gc, region2));
+    CHECK(mpgc_check(gc));
+    CHECK_EQ(untouched(garbage, 300, 3), 300);
+    CHECK(mpgc_mem_alloc(gc) + (size_t)mpgc_mem_free(gc) < total);
+    CHECK(mpgc_alloc(gc, BLK, 0) != NULL);
+    CHECK(mpgc_check(gc));
+}
+
 /* mpgc_finish_sweep indexes every run left (and writes them all), once;
  * it does nothing inside a collection or for NULL. */
 static void finish_sweep_indexes_the_rest(void) {
@@ -190,6 +214,7 @@ int main(void) {
     RUN(info_exact_after_collection);
     RUN(mutation_after_collection);
     RUN(large_request_after_collection);
+    RUN(region_given_back_after_collection);
     RUN(finish_sweep_indexes_the_rest);
     return test_done();
 }
