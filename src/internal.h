@@ -115,6 +115,8 @@ struct mpgc {
     bool max_run_valid;
 
     void *stack_top;
+    void (*scan_stack)(mpgc_t *gc); /* stack.c's scan, installed with
+                              stack_top; NULL: none (stack.c not linked) */
     const void *pin;       /* kept alive by collections (realloc moving) */
     root_t roots[MPGC_MAX_ROOTS];
     size_t nroots;
@@ -326,9 +328,8 @@ void mpgc_mark_drain(mpgc_t *gc);
  * visiting while a pending trace runs (gc->batch set). */
 void mpgc_trace_contents(mpgc_t *gc, const void *obj);
 
-/* ---- roots.c / stack.c ----------------------------------------------- */
+/* ---- roots.c ----------------------------------------------------------- */
 void mpgc_mark_roots(mpgc_t *gc);
-void mpgc_mark_stack(mpgc_t *gc);
 
 /* ---- finalise.c / sweep.c ---------------------------------------------- */
 void mpgc_finalise(mpgc_t *gc);
