@@ -7,8 +7,9 @@
  * own stacks never does, so src/stack.c (setjmp) must stay out of the link:
  * if any object of the library it uses needed the C library, the link would
  * fail with an undefined symbol. The only functions supplied here are
- * memset and memcpy, which GCC requires of every freestanding environment
- * (it may emit calls to them for any code); a firmware has its own.
+ * memcpy, memmove, memset and memcmp, which GCC requires of every
+ * freestanding environment (it may emit calls to them for any code); a
+ * firmware has its own.
  *
  * No startup code, no C library: the vector table, .bss clearing, output
  * and exit (Arm semihosting) are below. Then the heap is driven through
@@ -25,6 +26,8 @@
  * these loops are not turned back into calls to themselves. */
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
 
 void *memset(void *dst, int c, size_t n) {
     volatile unsigned char *d = dst;
@@ -37,6 +40,24 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
     const unsigned char *s = src;
     while (n--) *d++ = *s++;
     return dst;
+}
+
+void *memmove(void *dst, const void *src, size_t n) {
+    volatile unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (d < s) {
+        while (n--) *d++ = *s++;
+    } else {
+        while (n--) d[n] = s[n];
+    }
+    return dst;
+}
+
+int memcmp(const void *a, const void *b, size_t n) {
+    const unsigned char *x = a, *y = b;
+    for (; n; n--, x++, y++)
+        if (*x != *y) return *x < *y ? -1 : 1;
+    return 0;
 }
 
 #define SYS_WRITE0 0x04
