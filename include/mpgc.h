@@ -119,7 +119,9 @@ bool mpgc_remove_region(mpgc_t *gc, void *mem);
  * overflows. For growing a heap by mpgc_add_region on demand. */
 size_t mpgc_region_bytes(size_t nbytes);
 /* The address given to mpgc_set_stack_top(): the top of the C stack of the
- * thread that collects; take it from a local of main(). NULL: no scan. */
+ * thread that collects; take it from a local of main(). NULL: no scan.
+ * Only this call links in the stack scan (src/stack.c, which needs the C
+ * library's setjmp): a program that never calls it needs no libc. */
 void mpgc_set_stack_top(mpgc_t *gc, void *top);
 
 /* ---- Allocation ----------------------------------------------------- */
@@ -277,6 +279,8 @@ typedef struct mpgc_sysmem {
     uint64_t used;
 } mpgc_sysmem_t;
 
+/* false only when the query fails (NULL out, an unreadable OS source); a
+ * port without such memory fills in zeros (port/sysmem_none.c). */
 uint64_t mpgc_sys_total(void);          /* 0 when unknown */
 bool mpgc_sys_heap(mpgc_sysmem_t *out); /* kernel heap (slab on Linux) */
 bool mpgc_sys_page(mpgc_sysmem_t *out); /* user pages */

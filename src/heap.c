@@ -141,12 +141,6 @@ bool mpgc_remove_region(mpgc_t *gc, void *mem) {
     return ok;
 }
 
-void mpgc_set_stack_top(mpgc_t *gc, void *top) {
-    hook_lock(gc);
-    gc->stack_top = top;
-    hook_unlock(gc);
-}
-
 /* Length in blocks of the allocation whose head is block `head`: one plus
  * the run of continuation bits after it, found a word at a time. */
 size_t mpgc_object_blocks(const pool_t *p, size_t head) {

@@ -118,6 +118,8 @@ struct mpgc {
     bool max_run_valid;
 
     void *stack_top;
+    void (*scan_stack)(mpgc_t *gc); /* stack.c's scan, installed with
+                              stack_top; NULL: none (stack.c not linked) */
     const void *pin;       /* kept alive by collections (realloc moving) */
     root_t roots[MPGC_MAX_ROOTS];
     size_t nroots;
@@ -359,9 +361,8 @@ bool mpgc_ms_spill(mpgc_t *gc);
  * False when nothing is spilled. */
 bool mpgc_ms_refill(mpgc_t *gc);
 
-/* ---- roots.c / stack.c ----------------------------------------------- */
+/* ---- roots.c ----------------------------------------------------------- */
 void mpgc_mark_roots(mpgc_t *gc);
-void mpgc_mark_stack(mpgc_t *gc);
 
 /* ---- finalise.c / sweep.c ---------------------------------------------- */
 void mpgc_finalise(mpgc_t *gc);

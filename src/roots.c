@@ -1,7 +1,10 @@
 /*
  * roots.c - the root set: ranges registered with mpgc_add_root, the
  * runtime's scan_roots callback, the object pinned by a moving realloc, and
- * (src/stack.c) the collecting thread's registers and C stack.
+ * (src/stack.c) the collecting thread's registers and C stack. The stack
+ * scan is reached only through gc->scan_stack, which mpgc_set_stack_top
+ * (stack.c) installs: a program that never calls it links without stack.c,
+ * and so without setjmp.
  */
 #include "internal.h"
 
@@ -33,5 +36,5 @@ void mpgc_mark_roots(mpgc_t *gc) {
         mpgc_mark_range(gc, gc->roots[i].start, gc->roots[i].nbytes);
     if (gc->pin) mpgc_mark_object(gc, gc->pin);
     if (gc->cfg.scan_roots) MPGC_CALLBACK(gc, gc->cfg.scan_roots(gc, gc->cfg.user));
-    if (!gc->cfg.no_stack_scan && gc->stack_top) mpgc_mark_stack(gc);
+    if (!gc->cfg.no_stack_scan && gc->scan_stack) gc->scan_stack(gc);
 }

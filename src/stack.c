@@ -4,7 +4,7 @@
  *
  * First every callee-saved register must be in memory: a caller's pointer
  * may live only in one of them. With GCC and clang, __builtin_unwind_init()
- * makes mpgc_mark_stack's prologue save all of them (integer and FP) in its
+ * makes mark_stack's prologue save all of them (integer and FP) in its
  * own frame; setjmp() into a jmp_buf in the same frame is the portable
  * fallback. setjmp alone is not enough where the C library hides registers:
  * glibc on x86-64 stores rbp mangled with its pointer guard, so a pointer
@@ -12,9 +12,14 @@
  * Arm setjmp leaves out the VFP registers s16-s31 of the hard-float ABI.
  *
  * scan_from_here() is a deeper, non-inlined frame, so the address of its
- * local is below mpgc_mark_stack's frame and [that address, stack_top)
+ * local is below mark_stack's frame and [that address, stack_top)
  * covers the saved registers and every caller's frame. The stack is assumed
  * to grow down, as on every target mpgc supports (x86, Arm, RISC-V).
+ *
+ * This file is the only one that needs setjmp (the C library): the scan is
+ * reached only through the pointer mpgc_set_stack_top installs, so a
+ * program that never calls it (a runtime that reports its stacks itself,
+ * as MicroPython's port does) links without this file and without libc.
  */
 #include <setjmp.h>
 
@@ -44,9 +49,16 @@ static MPGC_NO_SANITIZE void scan_from_here(mpgc_t *gc) {
     (void)here;
 }
 
-void mpgc_mark_stack(mpgc_t *gc) {
+static void mark_stack(mpgc_t *gc) {
     jmp_buf regs;
     SPILL_CALLEE_SAVED();
     if (setjmp(regs) == 0) scan_from_here(gc);
     mpgc_mark_drain(gc);
+}
+
+void mpgc_set_stack_top(mpgc_t *gc, void *top) {
+    hook_lock(gc);
+    gc->stack_top = top;
+    gc->scan_stack = top ? mark_stack : NULL;
+    hook_unlock(gc);
 }

@@ -3,6 +3,13 @@
 #
 #   make -C ports/rp2 USER_C_MODULES=/path/to/mpgc/integrations/micropython/mpgc/micropython.cmake
 #
+# Cache variables (-D on the cmake line; through rp2's make wrapper, in the
+# environment: CMAKE_ARGS="-DMPGC_SYSMEM=none" make ..., which its Makefile
+# appends to; not on the make command line, which would replace its own
+# CMAKE_ARGS): MPGC_SYSMEM (auto: /proc/meminfo when the
+# compiler targets Linux, else zeros; linux; none), MPGC_DEFINES (mpgc
+# options, e.g. MPGC_BLOCK_WORDS=8), MPGC_COMPILE_OPTIONS, MPGC_MP_TRACE.
+#
 # (for CMake, USER_C_MODULES names this file, or the directory holding it;
 # micropython.mk beside it serves the make-based ports and ignores this file.)
 #
@@ -34,9 +41,10 @@ endforeach()
 set(MPGC_MP_DIR ${CMAKE_CURRENT_LIST_DIR})
 get_filename_component(MPGC_ROOT ${MPGC_MP_DIR}/../../.. ABSOLUTE)
 
-# System memory queries behind gc.sys_*: none (no OS: "unavailable") or
-# linux (/proc/meminfo). CMake ports run on bare metal or an RTOS.
-set(MPGC_SYSMEM none CACHE STRING "mpgc port/sysmem_<name>.c for gc.sys_*")
+# System memory queries behind gc.sys_*: auto (port/sysmem_auto.c: linux
+# when the compiler targets Linux, as zephyr's native_sim does, else none),
+# linux (/proc/meminfo) or none (zeros).
+set(MPGC_SYSMEM auto CACHE STRING "mpgc port/sysmem_<name>.c for gc.sys_*")
 if(NOT EXISTS ${MPGC_ROOT}/port/sysmem_${MPGC_SYSMEM}.c)
     message(FATAL_ERROR "mpgc: no ${MPGC_ROOT}/port/sysmem_${MPGC_SYSMEM}.c (MPGC_SYSMEM)")
 endif()
@@ -55,7 +63,6 @@ set(MPGC_ENGINE_SOURCES
     ${MPGC_ROOT}/src/alloc.c
     ${MPGC_ROOT}/src/mark.c
     ${MPGC_ROOT}/src/roots.c
-    ${MPGC_ROOT}/src/stack.c
     ${MPGC_ROOT}/src/finalise.c
     ${MPGC_ROOT}/src/markstack.c
     ${MPGC_ROOT}/src/sweep.c
@@ -104,10 +111,19 @@ target_link_libraries(usermod INTERFACE usermod_mpgc)
 # linking `usermod`, so those would never reach it. (Source properties
 # belong to the directory that includes this file, which is the one that
 # creates the firmware target in every port.)
+# (src/stack.c is not in the list: the port reports its stacks, mpgc never
+# scans one, so no setjmp is linked.)
 set_property(SOURCE ${MPGC_LIB_SOURCES} APPEND PROPERTY COMPILE_DEFINITIONS
     MPGC_ENABLE_LOCK_HOOKS=0
     MPGC_ENABLE_THRESHOLD=0
 )
+# mpgc options (include/mpgc_config.h) for every file that includes mpgc.h,
+# e.g. MPGC_BLOCK_WORDS=8 to match MICROPY_BYTES_PER_GC_BLOCK.
+set(MPGC_DEFINES "" CACHE STRING "mpgc: options for every file that includes mpgc.h (a list)")
+if(MPGC_DEFINES)
+    set_property(SOURCE ${MPGC_LIB_SOURCES} ${MPGC_MP_DIR}/gc_mpgc.c ${MPGC_MP_DIR}/modgc_mpgc.c
+        APPEND PROPERTY COMPILE_DEFINITIONS ${MPGC_DEFINES})
+endif()
 if(MPGC_COMPILE_OPTIONS)
     separate_arguments(MPGC_COMPILE_OPTIONS_LIST UNIX_COMMAND "${MPGC_COMPILE_OPTIONS}")
     set_property(SOURCE ${MPGC_ENGINE_SOURCES} ${MPGC_MP_DIR}/gc_mpgc.c

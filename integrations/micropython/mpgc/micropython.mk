@@ -1,6 +1,18 @@
 # mpgc as MicroPython's heap and `gc` module, for make-based ports.
 #
-#   make -C ports/unix USER_C_MODULES=/path/to/mpgc/integrations/micropython
+#   export USER_C_MODULES=/path/to/mpgc/integrations/micropython
+#   make -C ports/unix
+#
+# (in the environment or a makefile assignment, not on the make command
+# line: a command-line USER_C_MODULES cannot be appended to, and the unix
+# coverage variant's own modules would silently disappear; docs/micropython.md)
+#
+# Variables (make command line or environment):
+#   MPGC_SYSMEM   what backs gc.sys_*: auto (default: /proc/meminfo when the
+#                 compiler targets Linux, else zeros), linux or none
+#   MPGC_CFLAGS   mpgc options for every file that includes mpgc.h, e.g.
+#                 -DMPGC_BLOCK_WORDS=8 to match MICROPY_BYTES_PER_GC_BLOCK
+#   MPGC_MP_TRACE 1: record allocation traces (docs/fragmentation.md)
 #
 # MicroPython's py/py.mk includes this file (USER_C_MODULES names a
 # directory of modules; this one is "mpgc", so its objects go to
@@ -18,14 +30,26 @@
 MPGC_MP_DIR := $(USERMOD_DIR)
 MPGC_ROOT := $(abspath $(MPGC_MP_DIR)/../../..)
 
-# System memory queries behind gc.sys_*: linux (/proc/meminfo) or none.
-MPGC_SYSMEM ?= $(if $(filter Linux,$(shell uname -s 2>/dev/null)),linux,none)
+# System memory queries behind gc.sys_*: port/sysmem_$(MPGC_SYSMEM).c. auto
+# follows the target (port/sysmem_auto.c tests the compiler's __linux__):
+# the build host says nothing about it, and the compiler is not known yet
+# here (ports set CROSS_COMPILE after including py/py.mk).
+MPGC_SYSMEM ?= auto
+ifeq ($(wildcard $(MPGC_ROOT)/port/sysmem_$(MPGC_SYSMEM).c),)
+$(error mpgc: MPGC_SYSMEM=$(MPGC_SYSMEM): no $(MPGC_ROOT)/port/sysmem_$(MPGC_SYSMEM).c (auto, linux or none))
+endif
+
+# mpgc options (include/mpgc_config.h) for the library and the adapter. A
+# fragment variable because CFLAGS_USERMOD cannot carry them: on the make
+# command line it replaces this file's include paths, and py/py.mk resets
+# it before including user modules, so an environment value is lost.
+MPGC_CFLAGS ?=
 
 # Scanned for qstrs and module registrations.
 SRC_USERMOD_C += $(MPGC_MP_DIR)/gc_mpgc.c $(MPGC_MP_DIR)/modgc_mpgc.c $(MPGC_MP_DIR)/modmpgc.c
 
 MPGC_LIB_C := $(MPGC_MP_DIR)/mpgc_mp.c \
-	$(addprefix $(MPGC_ROOT)/src/,heap.c freelist.c alloc.c mark.c roots.c stack.c \
+	$(addprefix $(MPGC_ROOT)/src/,heap.c freelist.c alloc.c mark.c roots.c \
 		finalise.c markstack.c sweep.c collect.c stats.c check.c snapshot.c) \
 	$(MPGC_ROOT)/port/sysmem_$(MPGC_SYSMEM).c
 # MPGC_MP_TRACE=1: record every gc_alloc, gc_free, gc_realloc and collection
@@ -41,9 +65,11 @@ SRC_USERMOD_LIB_C += $(MPGC_LIB_C)
 
 # The adapter takes MicroPython's GC mutex itself, and counts
 # gc.threshold in MP_STATE_MEM as py/gc.c does: mpgc's own lock hooks and
-# threshold are compiled out.
+# threshold are compiled out. src/stack.c is not compiled: the port
+# reports its stacks (gc_collect_root), mpgc never scans one, so the
+# firmware needs no setjmp and no C library from mpgc (-nostdlib links).
 CFLAGS_USERMOD += -I$(MPGC_ROOT)/include -I$(MPGC_MP_DIR) \
-	-DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_THRESHOLD=0
+	-DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_THRESHOLD=0 $(MPGC_CFLAGS)
 
 override PY_CORE_O = $(filter-out $(BUILD)/py/gc.o $(BUILD)/py/modgc.o,\
 	$(addprefix $(BUILD)/, $(PY_CORE_O_BASENAME)))
