@@ -7,6 +7,9 @@
  *              [--chunks 2000,16000] [--spine 1000,8000] [--bound-mib 256]
  *              [--csv FILE]
  *
+ * --shapes none measures the bound alone. --quick: a smoke run (2 MiB,
+ * tiny overflow layouts, 3 collections per row) for tests/run-all.sh.
+ *
  * Shapes (docs/performance.md, "Collection pauses"): C versions of the
  * issue's MicroPython scripts (bench/programs/pause_*.py) with MicroPython's
  * object sizes on 64-bit: a list is a 4-word object {type, alloc, len,
@@ -362,7 +365,6 @@ static void build_ring(void) {
     long n = scaled(200000), k = scaled(800000);
     void **ring = new_list((size_t)n, (size_t)n);
     H.roots[0] = ring;
-    H.objects = 2;
     lcg = 12345;
     for (long i = 0; i < k; i++) {
         void **t = new_tuple2(SMALL_INT(i), SMALL_INT(i));
