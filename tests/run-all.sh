@@ -124,15 +124,16 @@ if sel fuzz; then # libFuzzer + ASan + UBSan, from the committed corpus, FUZZ_SE
     else tail -n 40 "$dir.log"; failed=$((failed+1)); failures+=(fuzz); fi
   else skip_or_fail fuzz clang; fi
 fi
-if sel bench; then # the benchmark must build and run; its quick mode checks no figures
+if sel bench; then # the benchmarks must build and run; their quick modes check no figures
   if pkg-config --exists bdw-gc 2>/dev/null || [ -f /usr/include/gc.h ]; then
     echo "=== stage bench"
     dir=$OUT/bench
     if cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMPGC_BUILD_BENCH=ON -DMPGC_BUILD_TESTS=OFF \
          >"$dir.log" 2>&1 &&
-       cmake --build "$dir" -j"$JOBS" --target mpgc-bench >>"$dir.log" 2>&1 &&
-       "$dir/bench/mpgc-bench" --quick --csv "$dir/quick.csv" >>"$dir.log" 2>&1; then
-      grep -E "^mpgc-bench:" "$dir.log" | tail -1; passed=$((passed+1))
+       cmake --build "$dir" -j"$JOBS" --target mpgc-bench mpgc-pause >>"$dir.log" 2>&1 &&
+       "$dir/bench/mpgc-bench" --quick --csv "$dir/quick.csv" >>"$dir.log" 2>&1 &&
+       "$dir/bench/mpgc-pause" --quick >>"$dir.log" 2>&1; then
+      grep -E "^mpgc-bench:|^mpgc-pause: (ok|FAILED)" "$dir.log" | tail -2; passed=$((passed+1))
     else tail -n 30 "$dir.log"; failed=$((failed+1)); failures+=(bench); fi
   else skip_or_fail bench libgc-dev; fi
 fi

@@ -1,0 +1,37 @@
+# Collection pause (issue 12; bench/pause.c builds the same shape in C):
+# a 200,000-slot ring whose slots are replaced at random 800,000 times by
+# [i, (i, i)] (20 MB at 32M; the generator is bench/pause.c's).
+# Counts are scaled by the heap (heap / 32 MB: the issue's figures are at
+# -X heapsize=32M), so live data is the same share of the heap at 2M, 8M
+# and 32M. Prints the fastest, median and slowest of 7 gc.collect() after
+# the build, in ms, and the live data (gc.mem_alloc()); an argument N
+# times N collections instead of 7 (for a profiler's samples).
+# Run: micropython -X heapsize=32M bench/programs/pause_ring.py [N]
+import gc, sys, time
+
+heap = gc.mem_free() + gc.mem_alloc()
+shift = 0  # log2(heap / 32 MB) to the nearest power of two: 0, -2, -4 at 32M, 8M, 2M
+while heap < ((32 << 20) >> -shift) * 0.71:
+    shift -= 1
+
+n = 200000 >> -shift
+k = 800000 >> -shift
+x = 12345
+ring = [None] * n
+for i in range(k):
+    x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+    ring[x % n] = [i, (i, i)]
+
+def pauses(name):
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    t = []
+    for _ in range(reps):
+        t0 = time.ticks_us()
+        gc.collect()
+        t.append(time.ticks_diff(time.ticks_us(), t0))
+    t.sort()
+    print("%s heap=%dK live=%dK collect_ms fastest=%.3f median=%.3f max=%.3f" % (
+        name, heap >> 10, gc.mem_alloc() >> 10, t[0] / 1000, t[reps // 2] / 1000, t[-1] / 1000))
+
+
+pauses("ring")
