@@ -11,8 +11,9 @@ py/gc.c inlines its sweep and overflow recovery into gc_collect_end, so its
 samples are attributed to the innermost inlined function (addr2line -i,
 from the debug information `STRIP=` also turns on); mpgc's collector keeps
 its mark and sweep functions out of line, so its samples are attributed by
-symbol. Marking: names with mark, scan_object, rescan,
-deal_with_stack_overflow, collect_root, collect_start or trace_contents;
+symbol. Marking: names with mark, scan_object, scan_pending, drain, visit,
+rescan, ms_spill, ms_refill, deal_with_stack_overflow, collect_root,
+collect_start or trace_contents;
 sweeping: names with sweep. Prints the two shares of their sum, the number
 of samples, and the script's own output. Needs perf (software events only)
 and binutils. Every collection of the run counts, those the build of the
@@ -50,7 +51,7 @@ else:
         if fn.get(cur) is None and ':' not in line: fn[cur] = line
     names = collections.Counter()
     for a, c in hits.items(): names[fn.get(a) or '?'] += c
-mark = sum(c for f, c in names.items() if re.search(r'mark|scan_object|rescan|deal_with_stack_overflow|collect_root|collect_start|trace_contents', f))
+mark = sum(c for f, c in names.items() if re.search(r'mark|scan_object|scan_pending|drain|visit|rescan|ms_spill|ms_refill|deal_with_stack_overflow|collect_root|collect_start|trace_contents', f))
 sweep = sum(c for f, c in names.items() if re.search(r'sweep', f))
 tot = mark + sweep
 subprocess.run(['rm', '-rf', d])
