@@ -99,9 +99,12 @@
 #define MPGC_PROGRESS_WORDS 4096
 #endif
 
-/* Entries in the mark stack, which lives in the control block (one pointer
- * each). When it overflows, marking falls back to rescanning only the range
- * of blocks that overflowed (see src/mark.c). Default 64, as MicroPython. */
+/* Entries of the mark stack kept in the control block (one pointer each).
+ * When they are full, their older half moves into free memory
+ * (src/markstack.c, at least half of them per free run used); only when
+ * free memory cannot hold the grey set does marking fall back to
+ * rescanning the range of blocks that overflowed (src/mark.c). Default 64,
+ * as MicroPython. */
 #ifndef MPGC_MARK_STACK_SIZE
 #define MPGC_MARK_STACK_SIZE 64
 #endif
