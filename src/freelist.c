@@ -20,6 +20,10 @@
  * Small requests without an exact-size run take its low end (bump += n).
  * It is empty when bump == bump_end, wherever they point (the fast path
  * does not reset them); an empty current run is never a neighbour.
+ *
+ * After a sweep the lists are empty and the free runs of a band of the
+ * heap [idx_lo, idx_hi) are indexed by allocation as it needs them, from
+ * the band's two ends (the lazy index, the last section of this file).
  */
 #include "internal.h"
 
