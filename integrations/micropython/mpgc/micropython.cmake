@@ -92,9 +92,15 @@ add_library(usermod_mpgc INTERFACE)
 target_sources(usermod_mpgc INTERFACE
     ${MPGC_MP_DIR}/gc_mpgc.c
     ${MPGC_MP_DIR}/modgc_mpgc.c
-    ${MPGC_MP_DIR}/modmpgc.c
     ${MPGC_LIB_SOURCES}
 )
+# MPGC_MODULE=ON: also the `mpgc` module (mpgc.snapshot(f), heap snapshots
+# for `mpgc report`: docs/micropython.md section 5). Off by default: it is
+# a module MicroPython does not have, and it costs flash.
+option(MPGC_MODULE "mpgc: the mpgc module (mpgc.snapshot)" OFF)
+if(MPGC_MODULE)
+    target_sources(usermod_mpgc INTERFACE ${MPGC_MP_DIR}/modmpgc.c)
+endif()
 
 target_include_directories(usermod_mpgc INTERFACE
     ${MPGC_ROOT}/include

@@ -46,7 +46,15 @@ endif
 MPGC_CFLAGS ?=
 
 # Scanned for qstrs and module registrations.
-SRC_USERMOD_C += $(MPGC_MP_DIR)/gc_mpgc.c $(MPGC_MP_DIR)/modgc_mpgc.c $(MPGC_MP_DIR)/modmpgc.c
+SRC_USERMOD_C += $(MPGC_MP_DIR)/gc_mpgc.c $(MPGC_MP_DIR)/modgc_mpgc.c
+# MPGC_MODULE=1: also the `mpgc` module (mpgc.snapshot(f), heap snapshots
+# for `mpgc report`: docs/micropython.md section 5). Off by default: it is
+# a module MicroPython does not have (its test of the module list,
+# ports/unix/extra_coverage.py, would see it) and it costs flash.
+MPGC_MODULE ?= 0
+ifeq ($(MPGC_MODULE),1)
+SRC_USERMOD_C += $(MPGC_MP_DIR)/modmpgc.c
+endif
 
 MPGC_LIB_C := $(MPGC_MP_DIR)/mpgc_mp.c \
 	$(addprefix $(MPGC_ROOT)/src/,heap.c freelist.c alloc.c mark.c roots.c \
