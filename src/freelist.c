@@ -23,7 +23,7 @@
  *
  * After a sweep the lists are empty and the free runs of a band of the
  * heap [idx_lo, idx_hi) are indexed by allocation as it needs them, from
- * the band's two ends (the lazy index, the last section of this file).
+ * the band's low end (the lazy index, the last section of this file).
  */
 #include "internal.h"
 
@@ -297,9 +297,8 @@ static bool collect_first(mpgc_t *gc) {
     return true;
 }
 
-/* The lazy index's steps (below, with the band they shrink). */
+/* The lazy index's step (below, with the band it shrinks). */
 static size_t index_up(mpgc_t *gc, size_t want);
-static size_t index_down(mpgc_t *gc, size_t want);
 static void band_close_if_empty(mpgc_t *gc);
 
 /* Slow path of mpgc_fl_take: rules 1-4 of docs/design.md section 2, over
@@ -313,13 +312,13 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     if (first_fit(gc)) return take_first_fit(gc, n);
     current_retire(gc);
     bool high = n >= LARGE_MIN && n * MID_DIV >= gc->recent_large;
-    /* With the band still open, requests placed high (and growing ones)
-     * first index from the top until a run that fits is in, so they get
-     * the highest such run; the others take the lowest run that fits,
-     * indexing upwards until one is in. */
-    if (high || growing)
-        while (gc->idx_lo && index_down(gc, n) < n) {
-        }
+    /* Requests placed high (and growing ones) are placed against the whole
+     * index: their rule picks by class first, then address, among all runs
+     * (indexing from the top only until one fits took big runs apart:
+     * bench workload 2 at 16 MiB, 90 % mean fragmentation against 42 %).
+     * The others take the lowest run that fits, indexing upwards until one
+     * is in. */
+    if ((high || growing) && gc->idx_lo) mpgc_fl_index_all(gc);
     run_t *r = growing ? roomiest(gc, n) : NULL;
     if (r) return carve(gc, r, n, false);
     while (!(r = find_fit(gc, n, high)) && gc->idx_lo) index_up(gc, n);
@@ -444,11 +443,13 @@ void mpgc_fl_release(mpgc_t *gc, pool_t *p, size_t b, size_t n) {
  *                   ^ idx_lo                      ^ idx_hi
  *
  * A run that crosses idx_lo or idx_hi is listed cut there (its part in the
- * band is not); a step indexes the runs at one end of the band, merging
- * with the cut part beyond, and moves that end over them. An object may
- * cross idx_lo (in-place growth from below into the band), never idx_hi
+ * band is not); a step indexes the runs at the band's low end, merging
+ * with the cut part below, and moves idx_lo over them (requests placed
+ * high index the whole band: mpgc_fl_take_slow). An object may cross
+ * idx_lo (in-place growth from below into the band), never idx_hi
  * (in-place growth in the band stops there); freeing one in or next to the
- * band widens the band over it (mpgc_fl_release). */
+ * band widens the band over it (mpgc_fl_release), which is how idx_hi can
+ * lie below a pool's end. */
 
 static void band_close_if_empty(mpgc_t *gc) {
     if (gc->idx_lo >= gc->idx_hi) gc->idx_lo = gc->idx_hi = NULL;
@@ -468,13 +469,6 @@ static pool_t *band_low_pool(const mpgc_t *gc) {
     pool_t *p = gc->pools;
     while (gc->idx_lo >= p->end) p = p->next;
     return p;
-}
-
-/* The pool holding the highest band block. */
-static pool_t *band_high_pool(const mpgc_t *gc) {
-    pool_t *p = gc->pools, *q = NULL;
-    for (; p && p->base < gc->idx_hi; p = p->next) q = p;
-    return q;
 }
 
 /* Indexes free runs at the band's low end, upwards, until one of at least
@@ -502,32 +496,6 @@ static size_t index_up(mpgc_t *gc, size_t want) {
     gc->idx_lo = b < p->nblocks ? block_ptr(p, b) : p->next ? p->next->base : p->end;
     band_close_if_empty(gc);
     return runs;
-}
-
-/* The same at the band's high end, downwards. Returns the longest run it
- * indexed (after merging), 0 if none. */
-static size_t index_down(mpgc_t *gc, size_t want) {
-    pool_t *p = band_high_pool(gc);
-    size_t e = gc->idx_hi < p->end ? block_index(p, gc->idx_hi) : p->nblocks;
-    size_t lim = gc->idx_lo > p->base ? block_index(p, gc->idx_lo) : 0;
-    size_t stop = e - lim > INDEX_STEP ? e - INDEX_STEP : lim, longest = 0;
-    while (e > stop) {
-        size_t t = mpgc_prev_free(p, e); /* the last free block below e */
-        if (t == SIZE_MAX || t < lim) {
-            e = lim;
-            break;
-        }
-        size_t u = mpgc_prev_used(p, t);
-        size_t s = u == SIZE_MAX || u + 1 < lim ? lim : u + 1;
-        gc->idx_hi = block_ptr(p, s); /* [s, t] leaves the band first */
-        e = s;
-        size_t len = index_range(gc, p, s, t + 1 - s);
-        if (len > longest) longest = len;
-        if (len >= want) break;
-    }
-    gc->idx_hi = block_ptr(p, e);
-    band_close_if_empty(gc);
-    return longest;
 }
 
 size_t mpgc_fl_index_all(mpgc_t *gc) {

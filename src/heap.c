@@ -172,20 +172,15 @@ static size_t next_block(const pool_t *p, size_t b, bool want_free) {
 size_t mpgc_next_free(const pool_t *p, size_t b) { return next_block(p, b, true); }
 size_t mpgc_next_used(const pool_t *p, size_t b) { return next_block(p, b, false); }
 
-/* Last block before b that is free (want_free) or allocated, a word at a
- * time; SIZE_MAX if there is none. */
-static size_t prev_block(const pool_t *p, size_t b, bool want_free) {
+/* Last allocated block before b, a word at a time; SIZE_MAX if there is
+ * none. */
+size_t mpgc_prev_used(const pool_t *p, size_t b) {
     while (b > 0) {
         size_t gi = (b - 1) / W_BITS;
         const group_t *g = &p->groups[gi];
-        word_t used = g->head | g->tail;
-        word_t m = (want_free ? ~used : used) & group_valid(p, gi) &
-                   (~(word_t)0 >> (W_BITS - 1 - (b - 1) % W_BITS));
+        word_t m = (g->head | g->tail) & (~(word_t)0 >> (W_BITS - 1 - (b - 1) % W_BITS));
         if (m) return gi * W_BITS + (W_BITS - 1 - clz_word(m));
         b = gi * W_BITS;
     }
     return SIZE_MAX;
 }
-
-size_t mpgc_prev_free(const pool_t *p, size_t b) { return prev_block(p, b, true); }
-size_t mpgc_prev_used(const pool_t *p, size_t b) { return prev_block(p, b, false); }

@@ -250,8 +250,7 @@ static inline group_t *mpgc_group_of(const mpgc_t *gc, const void *ptr, word_t *
 size_t mpgc_object_blocks(const pool_t *p, size_t head);
 size_t mpgc_next_free(const pool_t *p, size_t b); /* p->nblocks if none */
 size_t mpgc_next_used(const pool_t *p, size_t b);
-size_t mpgc_prev_free(const pool_t *p, size_t b); /* before b; SIZE_MAX if none */
-size_t mpgc_prev_used(const pool_t *p, size_t b);
+size_t mpgc_prev_used(const pool_t *p, size_t b); /* before b; SIZE_MAX if none */
 
 /* ---- freelist.c: the free-run index ---------------------------------- */
 /* Smallest request carved from the high end of a run (none when 0). */
