@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "mpgc.h"
+#include "readbw.h"
 
 #define BLOCK ((size_t)MPGC_BLOCK_BYTES)
 #define WORD sizeof(void *)
@@ -503,30 +504,8 @@ static void w2(const case_t *c, result_t *r) {
 
 /* Sequential read bandwidth over a buffer of `bytes`, bytes per ns. */
 static double read_bw(size_t bytes) {
-    size_t n = bytes / sizeof(uint64_t);
-    uint64_t *b = malloc(n * sizeof *b);
-    if (!b) abort();
-    for (size_t i = 0; i < n; i++) b[i] = i;
     int reps = (int)(512 * MiB / bytes);
-    reps = reps < 3 ? 3 : reps > 200 ? 200 : reps;
-    double best = 1e300;
-    volatile uint64_t sink = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now_ns();
-        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (size_t i = 0; i + 4 <= n; i += 4) {
-            s0 += b[i];
-            s1 += b[i + 1];
-            s2 += b[i + 2];
-            s3 += b[i + 3];
-        }
-        sink += s0 + s1 + s2 + s3;
-        double t = now_ns() - t0;
-        if (t < best) best = t;
-    }
-    (void)sink;
-    free(b);
-    return (double)bytes / best;
+    return bench_read_bandwidth(bytes, reps < 3 ? 3 : reps > 200 ? 200 : reps, now_ns);
 }
 
 /* MicroPython's sweep, block at a time over a 2-bit table (4 blocks per

@@ -59,6 +59,7 @@
 #include <time.h>
 
 #include "mpgc.h"
+#include "readbw.h"
 
 #define WORD sizeof(void *)
 #define KiB ((size_t)1024)
@@ -125,28 +126,7 @@ static int cmp_double(const void *a, const void *b) {
 
 /* Bytes per ns of a sequential read of `bytes`, best of `reps` passes. */
 static double read_bandwidth(size_t bytes, int reps) {
-    size_t n = bytes / sizeof(uint64_t);
-    uint64_t *b = malloc(n * sizeof *b);
-    if (!b) abort();
-    for (size_t i = 0; i < n; i++) b[i] = i;
-    double best = 1e300;
-    volatile uint64_t sink = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now_ns();
-        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (size_t i = 0; i + 4 <= n; i += 4) {
-            s0 += b[i];
-            s1 += b[i + 1];
-            s2 += b[i + 2];
-            s3 += b[i + 3];
-        }
-        sink += s0 + s1 + s2 + s3;
-        double t = now_ns() - t0;
-        if (t < best) best = t;
-    }
-    (void)sink;
-    free(b);
-    return (double)bytes / best;
+    return bench_read_bandwidth(bytes, reps, now_ns);
 }
 
 /* ns per dependent miss: a random cyclic permutation of the 64-byte lines
