@@ -152,7 +152,8 @@ bool mpgc_add_root(mpgc_t *gc, const void *start, size_t nbytes);
 bool mpgc_remove_root(mpgc_t *gc, const void *start);
 /* Marks from every pointer-sized, pointer-aligned word in the range. Only
  * meaningful during a collection (from scan_roots, or between
- * mpgc_collect_start and mpgc_collect_end); ignored otherwise. Takes no
+ * mpgc_collect_start and mpgc_collect_end) or while a cycle in steps is
+ * open (then it only greys: the steps trace); ignored otherwise. Takes no
  * lock: call it from the thread that collects, or from another thread
  * while the collector waits for it under the runtime's own handshake. */
 void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes);
@@ -209,6 +210,51 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  *    end, and from a finaliser (keeping more alive is always safe); ignored
  *    during the sweep and while finalisation traces its batch (a progress
  *    callback may come then). */
+
+/* ---- Collection in steps (docs/design.md section 8) ------------------- */
+
+/* Incremental mode, for runtimes that call mpgc_write_barrier. Each call
+ * does about `budget` words of collection work (words of objects scanned;
+ * one large object is scanned in pieces) and returns true when it ended a
+ * cycle. The first step of a cycle greys the roots (registered ranges,
+ * scan_roots, the stack) without tracing them; the runtime runs between
+ * steps; the step that finds nothing left to trace ends the cycle in one
+ * atomic final step: the roots and the stack again, the rest of the
+ * trace, finalisers, the sweep of the tables. Between steps:
+ *  - every store of a pointer into a heap object must be followed by
+ *    mpgc_write_barrier (stores into roots and the stack need none);
+ *  - allocations are kept by the cycle (allocated marked); a moving
+ *    realloc's copy is traced again;
+ *  - mpgc_collect, mpgc_collect_start, mpgc_sweep_all and
+ *    mpgc_remove_region abandon the cycle first (mpgc_collect_abort);
+ *  - an allocation that finds no room ends the cycle (the final step)
+ *    before it collects as usual; the threshold starts no collection;
+ *  - every other call acts as outside a cycle; mpgc_check holds.
+ * While the heap is locked a step does nothing and returns false. NULL:
+ * false. A runtime that never calls a step function never opens a cycle
+ * and needs no barrier. */
+bool mpgc_collect_step(mpgc_t *gc, size_t budget);
+/* Dijkstra's barrier: call after storing `value` (any word) into the heap
+ * object starting at obj. During a cycle it marks (greys) the allocation
+ * value designates unless obj is an allocation not yet marked; outside a
+ * cycle it does nothing. */
+void mpgc_write_barrier(mpgc_t *gc, const void *obj, const void *value);
+/* Idle mode, for runtimes without a barrier (MicroPython): the same
+ * cycle, in slices, while the runtime is idle. The caller guarantees that
+ * nothing stores into the heap between the slices of a cycle; every call
+ * that could change the heap (allocation, realloc, free, the collect and
+ * sweep calls, regions, set_finaliser) abandons an idle cycle first, and
+ * the runtime calls mpgc_collect_abort when it resumes with a cycle
+ * still open. Nothing is allocated marked. A call continues any open
+ * cycle; mpgc_collect_step abandons an open idle cycle and opens an
+ * incremental one. Returns true when it ended a cycle. */
+bool mpgc_idle_step(mpgc_t *gc, size_t budget);
+/* Abandons the open cycle, if any: its marks are cleared, a table word at
+ * a time, and nothing is freed. False if none was open (or NULL, or inside
+ * a collection step's callbacks). */
+bool mpgc_collect_abort(mpgc_t *gc);
+/* Is a cycle open (between its first step and the one that ends it)? */
+bool mpgc_in_cycle(const mpgc_t *gc);
 
 /* ---- The gc module -------------------------------------------------- */
 
