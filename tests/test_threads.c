@@ -12,6 +12,11 @@
  * (mpgc_set_stack_top on entry) and, through scan_roots, the parked
  * threads' registers and stacks; those were written before the unlock that
  * the collector's lock follows, so the reads race with nothing.
+ *
+ * Collection in steps runs through it too: workers make incremental steps
+ * (their stores into nodes go through mpgc_write_barrier), the observer
+ * makes incremental and idle steps and aborts, and reads mpgc_in_cycle and
+ * calls the barrier relying on the lock hooks alone.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -39,6 +44,7 @@ typedef struct {
     int id;
     int errors;
     size_t collections;
+    size_t cycles; /* cycles in steps this thread ended */
 } thr_t;
 
 static _Alignas(64) uint8_t mem[1024 * 1024];
@@ -86,6 +92,7 @@ static node_t *build(thr_t *me, uintptr_t base) {
             return head;
         }
         n->next = head;
+        mpgc_write_barrier(gc, n, head); /* a cycle in steps may be open */
         n->value = base + (uintptr_t)i;
         n->check = ~n->value;
         head = n;
@@ -115,6 +122,8 @@ __attribute__((noinline)) static void work(thr_t *me) {
         if (it % 10 == me->id) {
             mpgc_collect(gc);
             me->collections++;
+        } else if (it % 3 == me->id % 3) { /* a step of the open cycle (or a new one) */
+            me->cycles += mpgc_collect_step(gc, 64 + (size_t)it % 200);
         }
         me->errors += verify(on_stack, b1);
         me->errors += verify(me->roots[it % 4], b2);
@@ -181,6 +190,19 @@ static void *observer_main(void *arg) {
             mpgc_collect(gc);
             mpgc_remove_region(gc, region); /* may hold objects: may fail */
         }
+        /* Steps: incremental ones (the cycle stays open for the workers),
+         * and idle ones, aborted before the workers run again. */
+        if (rounds % 5 == 0) (void)mpgc_collect_step(gc, 256);
+        if (rounds % 7 == 0) {
+            bool was = mpgc_in_cycle(gc), ended = mpgc_idle_step(gc, 128);
+            obs_errors += !ended && !mpgc_in_cycle(gc);
+            if (!was && mpgc_in_cycle(gc)) obs_errors += !mpgc_collect_abort(gc); /* an idle one */
+        }
+        if (obs_roots[rounds % 4]) { /* a store into its object, with the barrier */
+            void **o = obs_roots[rounds % 4];
+            o[0] = obs_roots[(rounds + 2) % 4];
+            mpgc_write_barrier(gc, o, o[0]);
+        }
         /* A three-step collection: the hook is held from start to end. */
         if (rounds % 8 == 0 && mpgc_collect_start(gc)) {
             mpgc_mark_range(gc, obs_roots, sizeof obs_roots);
@@ -190,6 +212,8 @@ static void *observer_main(void *arg) {
         static int extra;
         if (mpgc_add_root(gc, &extra, sizeof extra)) obs_errors += !mpgc_remove_root(gc, &extra);
         obs_errors += mpgc_collect_end(gc) != 0; /* nothing open: no-op */
+        (void)mpgc_in_cycle(gc);                 /* readers rely on the hooks alone */
+        mpgc_write_barrier(gc, obs_roots, NULL);
     }
     /* Give the pool back for good (a collection empties it first). */
     pthread_mutex_lock(&M);
@@ -242,11 +266,12 @@ int main(void) {
     }
     pthread_t obs;
     CHECK(pthread_create(&obs, NULL, observer_main, NULL) == 0);
-    size_t colls = 0;
+    size_t colls = 0, cycles = 0;
     for (int i = 0; i < NT; i++) {
         pthread_join(t[i], NULL);
         CHECK_EQ(thr[i].errors, 0);
         colls += thr[i].collections;
+        cycles += thr[i].cycles;
     }
     pthread_join(obs, NULL);
     CHECK_EQ(obs_errors, 0);
@@ -268,6 +293,6 @@ int main(void) {
     (void)mpgc_sys_heap(&sm);
     (void)mpgc_sys_page(&sm);
     (void)mpgc_sys_mmz(&sm);
-    printf("%zu collections\n", info.collections);
+    printf("%zu collections, %zu cycles in steps ended by workers\n", info.collections, cycles);
     return test_done();
 }
