@@ -344,6 +344,7 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
 }
 
 uint8_t *mpgc_fl_take_high(mpgc_t *gc, size_t n) {
+    if (!MPGC_ENABLE_STEPS) return NULL;
     if (first_fit(gc)) return take_first_fit(gc, n);
     current_retire(gc);
     if (gc->idx_lo) mpgc_fl_index_all(gc);

@@ -134,7 +134,7 @@ bool mpgc_remove_region(mpgc_t *gc, void *mem) {
     while (p && p->region_lo != (uint8_t *)mem) p = p->next;
     bool first = p && (uint8_t *)gc >= p->region_lo && (uint8_t *)gc < p->region_hi;
     /* An open cycle's grey set may point into p: abandoned first. */
-    if (p && !first && gc->phase == PHASE_IDLE && gc->cycle != CYCLE_NONE) mpgc_cycle_abort(gc);
+    if (p && !first && gc->phase == PHASE_IDLE && cycle_of(gc) != CYCLE_NONE) mpgc_cycle_abort(gc);
     if (p && !first && gc->phase == PHASE_IDLE && mpgc_next_used(p, 0) == p->nblocks) {
         mpgc_fl_forget(gc, p);
         pool_unlink(gc, p);

@@ -172,6 +172,12 @@ enum {
     CYCLE_IDLE         /* the runtime does not run between slices */
 };
 
+/* The open cycle's mode: always CYCLE_NONE when steps are compiled out, so
+ * that every test for an open cycle compiles out with them. */
+static inline unsigned cycle_of(const mpgc_t *gc) {
+    return MPGC_ENABLE_STEPS ? gc->cycle : (unsigned)CYCLE_NONE;
+}
+
 /* Calls a user callback. While any runs, mpgc_collect_end does nothing: it
  * pairs only with a collect_start that returned true outside callbacks. */
 #define MPGC_CALLBACK(gc, call)                                                \
@@ -405,7 +411,7 @@ void mpgc_cycle_abort(mpgc_t *gc);
 /* Entry points that could change the heap call this first: an idle cycle
  * relies on the heap not changing between its slices. */
 static inline void mpgc_idle_abort(mpgc_t *gc) {
-    if (MPGC_UNLIKELY(gc->cycle == CYCLE_IDLE)) mpgc_cycle_abort(gc);
+    if (MPGC_UNLIKELY(cycle_of(gc) == CYCLE_IDLE)) mpgc_cycle_abort(gc);
 }
 
 /* ---- roots.c ----------------------------------------------------------- */

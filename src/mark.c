@@ -212,7 +212,7 @@ static size_t drain_stack(mpgc_t *gc, size_t budget) {
         n--;
         size_t words;
         const word_t *w = object_words(gc, o, &words);
-        if (MPGC_UNLIKELY(words >= budget)) {
+        if (MPGC_ENABLE_STEPS && MPGC_UNLIKELY(words >= budget)) {
             scan_words(gc, w, budget);
             if (words > budget) {
                 gc->part_lo = w + budget;
@@ -222,7 +222,7 @@ static size_t drain_stack(mpgc_t *gc, size_t budget) {
             return 0;
         }
         scan_words(gc, w, words);
-        budget -= words;
+        budget -= MPGC_ENABLE_STEPS ? words : 0;
     }
 }
 
@@ -273,7 +273,7 @@ static size_t scan_part(mpgc_t *gc, size_t budget) {
 }
 
 size_t mpgc_mark_some(mpgc_t *gc, size_t budget) {
-    if (MPGC_UNLIKELY(gc->part_lo != NULL)) budget = scan_part(gc, budget);
+    if (MPGC_ENABLE_STEPS && MPGC_UNLIKELY(gc->part_lo != NULL)) budget = scan_part(gc, budget);
     while (budget > 0) {
         if (tracing_pending(gc)) drain_pending(gc);
         else budget = drain_stack(gc, budget);
@@ -332,8 +332,9 @@ void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes) {
         mpgc_mark_drain(gc);
         return;
     }
+    if (!MPGC_ENABLE_STEPS) return;
     hook_lock(gc);
-    if (gc->cycle != CYCLE_NONE && gc->phase == PHASE_IDLE) {
+    if (cycle_of(gc) != CYCLE_NONE && gc->phase == PHASE_IDLE) {
         gc->grey_only = true;
         mpgc_mark_words(gc, lo, hi);
         gc->grey_only = false;

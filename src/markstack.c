@@ -115,7 +115,7 @@ bool mpgc_ms_spill(mpgc_t *gc) {
         word_t *next = seg ? (word_t *)seg[SEG_NEXT] : NULL;
         if (!next) {
             size_t n;
-            next = gc->cycle == CYCLE_INCREMENTAL ? own_segment(gc, &n) : next_segment(gc, seg, &n);
+            next = cycle_of(gc) == CYCLE_INCREMENTAL ? own_segment(gc, &n) : next_segment(gc, seg, &n);
             if (!next) return false;
             next[SEG_BLOCKS] = n;
             next[SEG_NEXT] = 0;
@@ -144,7 +144,7 @@ bool mpgc_ms_refill(mpgc_t *gc) {
         word_t *prev = (word_t *)seg[SEG_PREV];
         gc->seg = prev;
         gc->seg_fill = seg[SEG_PREV_FILL];
-        if (owned(gc, seg)) { /* given back: the chain forgets it */
+        if (cycle_of(gc) == CYCLE_INCREMENTAL && owned(gc, seg)) { /* given back: the chain forgets it */
             if (prev) prev[SEG_NEXT] = 0;
             mpgc_free_internal(gc, seg);
         }
@@ -153,6 +153,7 @@ bool mpgc_ms_refill(mpgc_t *gc) {
 }
 
 void mpgc_ms_discard(mpgc_t *gc) {
+    if (!MPGC_ENABLE_STEPS) return;
     for (word_t *seg = gc->seg, *prev; seg; seg = prev) {
         prev = (word_t *)seg[SEG_PREV];
         if (owned(gc, seg)) mpgc_free_internal(gc, seg);
