@@ -91,18 +91,13 @@ static inline void claim(mpgc_t *gc, uint8_t *m, size_t nb, unsigned flags) {
     g->head |= bit_of(b);
     if (flags & MPGC_NO_SCAN) g->tail |= bit_of(b);
     if (MPGC_ENABLE_FINALISERS && (flags & MPGC_FINALISE)) g->fin |= bit_of(b);
-    /* Allocated black in an incremental cycle: kept by it, never scanned
-     * (its stores go through the barrier). Idle cycles were abandoned. */
-    if (MPGC_UNLIKELY(cycle_of(gc) != CYCLE_NONE)) g->mark |= bit_of(b);
     if (nb > 1) tail_set(p, b + 1, nb - 1);
     zero_blocks(m, nb);
     gc->used_blocks += nb;
     mpgc_stats_alloc(gc, nb);
 }
 
-void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
-    if (MPGC_UNLIKELY(gc->lock_depth > 0)) return NULL;
-    mpgc_idle_abort(gc);
+static inline void *alloc_unlocked(mpgc_t *gc, size_t nb, unsigned flags) {
     if (MPGC_UNLIKELY(gc->cfg.fail_alloc != NULL) &&
         gc->cfg.fail_alloc(gc, nb * BLOCK, gc->cfg.user))
         return NULL;
@@ -114,6 +109,26 @@ void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
     claim(gc, m, nb, flags);
     gc->since_collect += nb * BLOCK;
     return m;
+}
+
+/* With a cycle in steps open: an idle cycle is abandoned (the heap is
+ * about to change); in an incremental one the allocation is black, kept
+ * by the cycle and never scanned (its stores go through the barrier),
+ * unless the allocation had to end the cycle. */
+static MPGC_NOINLINE void *alloc_in_cycle(mpgc_t *gc, size_t nb, unsigned flags) {
+    mpgc_idle_abort(gc);
+    void *m = alloc_unlocked(gc, nb, flags);
+    if (m && cycle_of(gc) != CYCLE_NONE) {
+        word_t bit;
+        mpgc_group_of(gc, m, &bit)->mark |= bit;
+    }
+    return m;
+}
+
+void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
+    if (MPGC_UNLIKELY(gc->lock_depth > 0)) return NULL;
+    if (MPGC_UNLIKELY(cycle_of(gc) != CYCLE_NONE)) return alloc_in_cycle(gc, nb, flags);
+    return alloc_unlocked(gc, nb, flags);
 }
 
 void *mpgc_alloc_internal(mpgc_t *gc, size_t nb) {

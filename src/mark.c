@@ -129,7 +129,7 @@ static void visit_candidate(mpgc_t *gc, word_t v) {
     push(gc, block_ptr(p, b));
 }
 
-static size_t drain_stack(mpgc_t *gc, size_t budget);
+static void drain_all(mpgc_t *gc);
 
 /* Every aligned word in [lo, hi). Not instrumented: it reads whole stacks.
  * Root words are taken ROOT_BATCH at a time and what they reach is traced
@@ -143,7 +143,7 @@ MPGC_NO_SANITIZE void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi
     uintptr_t a = ((uintptr_t)lo + sizeof(word_t) - 1) & ~(uintptr_t)(sizeof(word_t) - 1);
     for (const volatile word_t *w = (const word_t *)a; (const void *)(w + 1) <= hi; w++) {
         mark_candidate(gc, *w);
-        if (gc->msp >= ROOT_BATCH && !gc->grey_only) (void)drain_stack(gc, SIZE_MAX);
+        if (gc->msp >= ROOT_BATCH && !gc->grey_only) drain_all(gc);
     }
 }
 
@@ -192,12 +192,13 @@ static void drain_pending(mpgc_t *gc) {
     while (can_pop(gc)) scan_pending(gc, gc->mark_stack[--gc->msp]);
 }
 
-/* Traces from the stack until it is empty or `budget` words have been
- * scanned; returns what is left of the budget (0: the stack may not be
- * empty). An object longer than what is left is scanned in part and its
- * rest kept in part_lo/part_hi; the objects waiting in the FIFO go back on
- * the stack. Stop-the-world marking passes SIZE_MAX. */
-static size_t drain_stack(mpgc_t *gc, size_t budget) {
+/* Traces from the stack until it is empty or, when `budgeted`, `budget`
+ * words have been scanned; returns what is left of the budget (0: the
+ * stack may not be empty). An object longer than what is left is scanned
+ * in part and its rest kept in part_lo/part_hi; the objects waiting in the
+ * FIFO go back on the stack. Inline twice, so that stop-the-world marking
+ * (drain_all) pays nothing for the budget. */
+static inline size_t drain(mpgc_t *gc, size_t budget, const bool budgeted) {
     const uint8_t *fifo[PREFETCH_DEPTH];
     unsigned head = 0, n = 0;
     for (;;) {
@@ -212,7 +213,7 @@ static size_t drain_stack(mpgc_t *gc, size_t budget) {
         n--;
         size_t words;
         const word_t *w = object_words(gc, o, &words);
-        if (MPGC_ENABLE_STEPS && MPGC_UNLIKELY(words >= budget)) {
+        if (budgeted && words >= budget) {
             scan_words(gc, w, budget);
             if (words > budget) {
                 gc->part_lo = w + budget;
@@ -222,8 +223,14 @@ static size_t drain_stack(mpgc_t *gc, size_t budget) {
             return 0;
         }
         scan_words(gc, w, words);
-        budget -= MPGC_ENABLE_STEPS ? words : 0;
+        if (budgeted) budget -= words;
     }
+}
+
+static MPGC_NOINLINE void drain_all(mpgc_t *gc) { (void)drain(gc, SIZE_MAX, false); }
+
+static MPGC_NOINLINE size_t drain_budget(mpgc_t *gc, size_t budget) {
+    return drain(gc, budget, MPGC_ENABLE_STEPS);
 }
 
 /* One pass over [lo, hi]: rescan every marked (in a pending trace:
@@ -253,7 +260,7 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
                 drain_pending(gc);
             } else {
                 scan_object(gc, block_ptr(p, b));
-                (void)drain_stack(gc, SIZE_MAX);
+                drain_all(gc);
             }
             b++;
         }
@@ -276,7 +283,8 @@ size_t mpgc_mark_some(mpgc_t *gc, size_t budget) {
     if (MPGC_ENABLE_STEPS && MPGC_UNLIKELY(gc->part_lo != NULL)) budget = scan_part(gc, budget);
     while (budget > 0) {
         if (tracing_pending(gc)) drain_pending(gc);
-        else budget = drain_stack(gc, budget);
+        else if (budget == SIZE_MAX) drain_all(gc);
+        else budget = drain_budget(gc, budget);
         if (budget == 0 || !gc->ovf_hi) break;
         /* The fallback rescans are not cut by the budget (design.md 3). */
         const uint8_t *lo = gc->ovf_lo, *hi = gc->ovf_hi;
