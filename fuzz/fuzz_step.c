@@ -475,10 +475,9 @@ static void op_clear_root(void) {
     *r = NULL;
 }
 
-/* Every reference to object i in roots and live objects set to v (with
- * the barrier for heap stores). */
-static void rewrite_refs(int i, uintptr_t v) {
-    uintptr_t old = (uintptr_t)live[i].p;
+/* Every reference to old in roots and live objects set to v (with the
+ * barrier for heap stores). */
+static void rewrite_refs(uintptr_t old, uintptr_t v) {
     for (int r = 0; r < NROOT; r++) {
         if ((uintptr_t)rootA[r] == old) rootA[r] = (void *)v;
         if ((uintptr_t)rootS[r] == old) rootS[r] = (void *)v;
@@ -521,11 +520,12 @@ static void op_realloc(void) {
     if (memcmp(q, o->shadow, keep * W) != 0) FAIL("realloc lost the contents");
     for (size_t k = keep; k < words; k++) q[k] = 0; /* unspecified: the model sets them */
     memset(o->shadow + keep, 0, (MAXW - keep) * W);
-    if (q != o->p) { /* the old copy is freed: every reference moves */
-        rewrite_refs(i, (uintptr_t)q);
-        o->p = q;
-    }
     o->words = words;
+    if (q != o->p) { /* the old copy is freed: every reference moves */
+        uintptr_t old = (uintptr_t)o->p;
+        o->p = q;
+        rewrite_refs(old, (uintptr_t)q);
+    }
 }
 
 static void op_free(void) {
@@ -539,7 +539,7 @@ static void op_free(void) {
         resume();
         kind0 = K_NONE;
     }
-    rewrite_refs(i, 0);
+    rewrite_refs((uintptr_t)live[i].p, 0);
     uintptr_t *p = live[i].p;
     live[i].p = NULL;
     mpgc_free(gc, p);
@@ -626,7 +626,7 @@ static void op_sweep_all(void) {
     must_valid = false;
     if (mpgc_mem_alloc(gc) != 0) FAIL("sweep_all left %zu bytes", mpgc_mem_alloc(gc));
     for (int i = 0; i < NOBJ; i++) {
-        if (live[i].fin) FAIL("sweep_all did not finalise %p", (void *)live[i].p);
+        if (live[i].p && live[i].fin) FAIL("sweep_all did not finalise %p", (void *)live[i].p);
         live[i].p = NULL;
     }
     for (size_t i = 0; i < ndead; i++)
