@@ -571,6 +571,11 @@ static void op_step(bool idle, size_t budget) {
     fin_allowed = true;
     bool end = idle ? mpgc_idle_step(gc, budget) : mpgc_collect_step(gc, budget);
     fin_allowed = false;
+    if (!MPGC_ENABLE_STEPS) { /* compiled out: nothing happens */
+        if (end || mpgc_in_cycle(gc) || fins_in_call) FAIL("a step compiled out did something");
+        must_valid = false;
+        return;
+    }
     TRACE("  %s step %zu -> %d\n", idle ? "idle" : "incremental", budget, end);
     if (end) {
         if (mpgc_in_cycle(gc)) FAIL("a step ended the cycle, yet one is open");

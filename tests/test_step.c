@@ -1071,7 +1071,30 @@ static void test_roots_and_regions_mid_cycle(void) {
     CHECK(mpgc_check(gc));
 }
 
+/* MPGC_ENABLE_STEPS=0: the calls return false and do nothing; the heap
+ * collects as before. */
+static void test_compiled_out(void) {
+    mpgc_t *gc = heap(64 * 1024);
+    node_t *head = list(gc, 100, 0, 0, NULL);
+    mk(gc, 1, 0);
+    for (int i = 0; i < 10; i++) {
+        CHECK(!mpgc_collect_step(gc, 10));
+        CHECK(!mpgc_idle_step(gc, (size_t)-1));
+        CHECK(!mpgc_in_cycle(gc));
+        mpgc_write_barrier(gc, head, head->next);
+    }
+    CHECK(!mpgc_collect_abort(gc));
+    CHECK_EQ(marks(gc), 0);
+    CHECK(mpgc_check(gc));
+    CHECK_EQ(mpgc_collect(gc), 1);
+    CHECK(list_intact(gc, head, 100, 0));
+}
+
 int main(void) {
+    if (!MPGC_ENABLE_STEPS) {
+        RUN(test_compiled_out);
+        return test_done();
+    }
     RUN(test_cycle_equals_stop_the_world);
     RUN(test_alloc_between_steps);
     RUN(test_realloc_between_steps);
