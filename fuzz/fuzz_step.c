@@ -107,6 +107,16 @@ static int kind;
 static const uintptr_t *must_free[NDEAD]; /* unreachable at the cycle's start */
 static size_t nmust;
 static bool must_valid;
+static const void *born[4 * NOBJ]; /* allocated during the incremental cycle */
+static size_t nborn;
+
+static void born_add(const void *p) {
+    if (kind == K_INC && nborn < sizeof born / sizeof born[0]) born[nborn++] = p;
+}
+static void born_drop(const void *p) {
+    for (size_t i = 0; i < nborn; i++)
+        if (born[i] == p) born[i--] = born[--nborn];
+}
 
 /* Finaliser bookkeeping. */
 static bool fin_allowed; /* inside a call that may finalise */
@@ -305,6 +315,16 @@ static void check_all(const char *what) {
     }
     bool open = mpgc_in_cycle(gc);
     if (open != (kind != K_NONE)) FAIL("after %s: in_cycle %d, model kind %d", what, open, kind);
+    if (kind == K_NONE) nborn = 0;
+    /* No cycle open, so no grey-set segment: every allocated byte is an
+     * object of the model (reachable, or unreachable and not freed yet). */
+    if (!open) {
+        size_t acc = live_bytes();
+        for (size_t i = 0; i < ndead; i++)
+            if (mpgc_size(gc, dead[i].p) == dead[i].words * W) acc += dead[i].words * W;
+        if (mpgc_mem_alloc(gc) != acc)
+            FAIL("after %s: %zu bytes allocated, the model's objects hold %zu", what, mpgc_mem_alloc(gc), acc);
+    }
     if (mpgc_is_locked(gc) != (user_locks > 0)) FAIL("after %s: lock state", what);
 }
 
@@ -416,6 +436,7 @@ static void op_alloc(void) {
     if (user_locks) FAIL("alloc succeeded while locked");
     reused(p);
     after_alloc(kind0, coll0, p, "alloc");
+    born_add(p);
     size_t words = mpgc_size(gc, p) / W;
     if (words * W != blocks * BLK) FAIL("alloc(%zu) gave %zu bytes", n, words * W);
     for (size_t k = 0; k < words; k++)
@@ -514,6 +535,7 @@ static void op_realloc(void) {
     if (user_locks) FAIL("realloc succeeded while locked");
     if (q != o->p) reused(q);
     after_alloc(kind0, coll0, q, "realloc");
+    if (q != o->p) born_drop(o->p), born_add(q);
     size_t words = mpgc_size(gc, q) / W;
     if (words * W != blocks * BLK) FAIL("realloc(%zu) gave %zu bytes", n, words * W);
     size_t keep = words < o->words ? words : o->words;
@@ -543,6 +565,7 @@ static void op_free(void) {
     uintptr_t *p = live[i].p;
     live[i].p = NULL;
     mpgc_free(gc, p);
+    born_drop(p);
     after_mutating_call(kind0, "free");
     TRACE("  free %p\n", (void *)p);
 }
@@ -580,6 +603,10 @@ static void op_step(bool idle, size_t budget) {
     if (end) {
         if (mpgc_in_cycle(gc)) FAIL("a step ended the cycle, yet one is open");
         check_must_free(NULL, "a cycle in steps");
+        /* Allocations during the cycle were kept by it (allocated marked),
+         * reachable or not: the next collection frees the dead ones. */
+        for (size_t i = 0; i < nborn; i++)
+            if (mpgc_size(gc, born[i]) == 0) FAIL("%p, allocated during the cycle, was freed by it", born[i]);
         kind = K_NONE;
     } else {
         if (fins_in_call) FAIL("%u finalisers ran in a step that did not end the cycle", fins_in_call);
