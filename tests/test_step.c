@@ -778,6 +778,79 @@ static void test_huge_object_cut(void) {
     huge_cut_case(true);
 }
 
+/* Grey objects freed or cut before the steps scan them: their space is
+ * taken by no-scan buffers holding the address of an object that was
+ * unreachable when the cycle began. The buffers' bytes must not be
+ * scanned (MPGC_NO_SCAN), so that object goes with the cycle, as it would
+ * stop-the-world. Catches: a piece position (part of a large object still
+ * to scan) that outlives the object's end, a mark-stack entry of a freed
+ * object scanned as whatever now lies there. (Found by fuzz_step.) */
+static void stale_grey_case(bool piece) {
+    mpgc_t *gc = heap(256 * 1024);
+    node_t *dead = mk(gc, 99, 0); /* unreachable from the start */
+    size_t bufw = 0;
+    void **big = NULL, **fan = NULL;
+    if (piece) { /* one large object, partly scanned, then cut to one block */
+        big = mpgc_alloc(gc, 64 * 1024, 0);
+        roots[0] = big;
+    } else { /* 200 one-block objects, grey, then freed */
+        fan = mpgc_alloc(gc, 200 * W, 0);
+        roots[0] = fan;
+        for (int i = 0; i < 200; i++) fan[i] = mk(gc, (uintptr_t)i, 0);
+    }
+    /* Fill the rest of the heap, so that the buffers below can only go
+     * where the freed or cut object was. */
+    mpgc_disable(gc);
+    static void *filler[8192];
+    size_t nf = 0;
+    void *f;
+    while (nf < 8192 && (f = mpgc_alloc(gc, BLK, MPGC_NO_SCAN)) != NULL) filler[nf++] = f;
+    mpgc_enable(gc);
+    CHECK(mpgc_add_root(gc, filler, nf * W));
+    steps(gc, piece ? 512 : 16, false, 3);
+    void **buf[200];
+    int nbuf = 0;
+    /* (collection off: the placement's reserve would otherwise have the
+     * heap collected, ending the cycle, though there is room) */
+    mpgc_disable(gc);
+    if (piece) {
+        CHECK(mpgc_realloc(gc, big, BLK, false) == big);
+        bufw = (64 * 1024 - BLK) / W;
+        buf[nbuf++] = mpgc_alloc(gc, bufw * W, MPGC_NO_SCAN);
+    } else {
+        for (int i = 0; i < 200; i++) {
+            void *x = fan[i];
+            fan[i] = NULL;
+            mpgc_free(gc, x);
+        }
+        bufw = BLK / W;
+        for (int i = 0; i < 200; i++) buf[nbuf++] = mpgc_alloc(gc, BLK, MPGC_NO_SCAN);
+    }
+    mpgc_enable(gc);
+    CHECK(mpgc_in_cycle(gc)); /* the space was there: no allocation ended it */
+    static void *bufroots[200];
+    int got = 0;
+    for (int i = 0; i < nbuf; i++) {
+        bufroots[i] = buf[i];
+        if (!buf[i]) continue;
+        got++;
+        for (size_t k = 0; k < bufw; k++) buf[i][k] = dead;
+    }
+    CHECK(got == nbuf);
+    CHECK(mpgc_add_root(gc, bufroots, sizeof bufroots));
+    CHECK(finish(gc, 64, false, 1000000) > 0);
+    CHECK_EQ(mpgc_size(gc, dead), 0);
+    for (int i = 0; i < nbuf; i++) CHECK(!buf[i] || mpgc_size(gc, buf[i]) == bufw * W);
+    CHECK(mpgc_check(gc));
+    CHECK(mpgc_remove_root(gc, filler));
+    CHECK(mpgc_remove_root(gc, bufroots));
+    if (mpgc_size(gc, dead) != 0) printf("   %s: kept through a no-scan buffer\n", piece ? "cut piece" : "freed grey objects");
+}
+static void test_stale_grey(void) {
+    stale_grey_case(true);
+    stale_grey_case(false);
+}
+
 /* ---- 7. finalisers and calls from callbacks ----------------------------- */
 
 /* Finalisable garbage (a chain of 10, and one allocated during the cycle
@@ -1107,6 +1180,7 @@ int main(void) {
     RUN(test_threshold);
     RUN(test_huge_object);
     RUN(test_huge_object_cut);
+    RUN(test_stale_grey);
     RUN(test_finalisers);
     RUN(test_callbacks_inside_steps);
     RUN(test_idle_abandon);
