@@ -192,6 +192,21 @@ static void drain_pending(mpgc_t *gc) {
     while (can_pop(gc)) scan_pending(gc, gc->mark_stack[--gc->msp]);
 }
 
+/* Between the steps of an incremental cycle the runtime may free (or move
+ * by realloc) an object still on the mark stack; its blocks may then be
+ * free, part of another object, or a no-scan head, none of which may be
+ * scanned (a no-scan buffer's bytes would keep garbage). A head that is
+ * scannable again is a new object, allocated black: scanning it is
+ * harmless. */
+static inline bool still_scannable(const mpgc_t *gc, const uint8_t *o) {
+    const pool_t *p = gc->pools;
+    if (MPGC_ENABLE_SPLIT_HEAP)
+        while (o >= p->end) p = p->next;
+    size_t b = block_index(p, o);
+    const group_t *g = &p->groups[b / W_BITS];
+    return (g->head & ~g->tail & bit_of(b)) != 0;
+}
+
 /* Traces from the stack until it is empty or, when `budgeted`, `budget`
  * words have been scanned; returns what is left of the budget (0: the
  * stack may not be empty). An object longer than what is left is scanned
@@ -211,6 +226,7 @@ static inline size_t drain(mpgc_t *gc, size_t budget, const bool budgeted) {
         const uint8_t *o = fifo[head];
         head = (head + 1) % PREFETCH_DEPTH;
         n--;
+        if (budgeted && MPGC_UNLIKELY(!still_scannable(gc, o))) continue;
         size_t words;
         const word_t *w = object_words(gc, o, &words);
         if (budgeted && words >= budget) {
@@ -227,7 +243,12 @@ static inline size_t drain(mpgc_t *gc, size_t budget, const bool budgeted) {
     }
 }
 
-static MPGC_NOINLINE void drain_all(mpgc_t *gc) { (void)drain(gc, SIZE_MAX, false); }
+/* With a cycle in steps open (its steps, its final step) the checking copy:
+ * the grey set may hold objects freed since they were greyed. */
+static MPGC_NOINLINE void drain_all(mpgc_t *gc) {
+    if (MPGC_ENABLE_STEPS && MPGC_UNLIKELY(cycle_of(gc) != CYCLE_NONE)) (void)drain(gc, SIZE_MAX, true);
+    else (void)drain(gc, SIZE_MAX, false);
+}
 
 static MPGC_NOINLINE size_t drain_budget(mpgc_t *gc, size_t budget) {
     return drain(gc, budget, MPGC_ENABLE_STEPS);
