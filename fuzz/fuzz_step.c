@@ -32,8 +32,9 @@
  * mpgc_mem_alloc down to exactly the bytes of the reachable objects (no
  * grey-set segment left behind), and mpgc_sweep_all to 0.
  *
- * -DFUZZ_PLANT_MISSING_BARRIER=1 plants a runtime bug: the store of a
- * moved reference into a heap object skips the barrier. The fuzzer must
+ * -DFUZZ_PLANT_MISSING_BARRIER=1 plants a runtime bug: the stores of the
+ * store and move operations skip the barrier (those of allocation,
+ * realloc and free keep it). The fuzzer must
  * find it (tests/fuzz-planted.sh; docs/reliability.md).
  */
 #include <stdbool.h>
@@ -473,17 +474,34 @@ static void op_store(void) {
         int j = pick_live();
         if (j >= 0) v = (uintptr_t)live[j].p;
     }
-    place_set(&pl, v, true);
+    place_set(&pl, v, !FUZZ_PLANT_MISSING_BARRIER);
     TRACE("  store %#lx into %s\n", (unsigned long)v, pl.root ? "a root" : "an object");
+}
+
+/* A place that holds a reference to a live object (an object's only if it
+ * is scanned: that reference is an edge), or false. */
+static bool pick_source(place_t *pl) {
+    for (int t = 0; t < 4; t++)
+        if (pick_place(pl) && (pl->root || !live[pl->obj].noscan) && find_live(place_get(pl)) >= 0) return true;
+    int s = byte() % NOBJ;
+    for (int k = 0; k < NOBJ; k++) {
+        int i = (s + k) % NOBJ;
+        if (!live[i].p || live[i].noscan) continue;
+        for (size_t j = 1; j < live[i].words; j++)
+            if (find_live(live[i].shadow[j]) >= 0) {
+                pl->root = NULL, pl->obj = i, pl->slot = j;
+                return true;
+            }
+    }
+    return false;
 }
 
 /* A reference moved from one place to another (the source cleared): the
  * pattern that loses objects when a barrier is missing. */
 static void op_move(void) {
     place_t from, to;
-    if (!pick_place(&from) || !pick_place(&to)) return;
+    if (!pick_source(&from) || !pick_place(&to)) return;
     uintptr_t v = place_get(&from);
-    if (find_live(v) < 0) return;
     if (!from.root || !to.root) resume();
     bool barrier = !FUZZ_PLANT_MISSING_BARRIER;
     place_set(&to, v, barrier);
@@ -795,6 +813,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     next_id = 0;
     kind = K_NONE;
     must_valid = false;
+    nmust = nborn = 0;
     user_locks = 0;
     region_on = false;
     fin_allowed = in_sweep_all = false;
@@ -825,12 +844,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* Too many unreachable objects remembered (finalisable ones stay
          * until their finaliser ran, and a collection later in the safe
          * order): collect. */
+        check_all(names[k]);
         for (int c = 0; c < 40 && ndead > NDEAD - NOBJ && !user_locks; c++) {
             op_full(1);
             prune_dead();
+            check_all("a collection for the model");
         }
         if (ndead > NDEAD - NOBJ) FAIL("model: too many unreachable objects kept");
-        check_all(names[k]);
     }
     drain();
     return 0;
