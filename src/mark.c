@@ -320,7 +320,8 @@ void mpgc_mark_object(mpgc_t *gc, const void *obj) {
 void mpgc_trace_contents(mpgc_t *gc, const void *obj) {
     if (!MPGC_ENABLE_FINALISERS) return; /* only finalise.c needs it */
     word_t bit;
-    if (mpgc_group_of(gc, obj, &bit)->tail & bit) return; /* no-scan: reaches nothing */
+    const group_t *g = mpgc_group_of(gc, obj, &bit); /* sets bit: sequenced before its use */
+    if (g->tail & bit) return; /* no-scan: reaches nothing */
     if (tracing_pending(gc)) scan_pending(gc, (const uint8_t *)obj);
     else scan_object(gc, (const uint8_t *)obj);
     mpgc_mark_drain(gc);
