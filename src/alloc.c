@@ -173,20 +173,8 @@ pool_t *mpgc_find_head(const mpgc_t *gc, const void *ptr, size_t *head) {
     return p;
 }
 
-/* The unscanned rest of an object a step's budget cut (part_lo..part_hi)
- * stops where that object now ends: its blocks from `from` on were freed
- * (the object at obj, which ended at `end`, shrank or went). */
-static void cut_part(mpgc_t *gc, const uint8_t *obj, const uint8_t *from, const uint8_t *end) {
-    if (!MPGC_ENABLE_STEPS || MPGC_LIKELY(gc->part_lo == NULL)) return;
-    const uint8_t *lo = (const uint8_t *)gc->part_lo;
-    if (lo < obj || lo >= end) return; /* another object's */
-    if ((const uint8_t *)gc->part_hi > from) gc->part_hi = (const word_t *)(const void *)from;
-    if (gc->part_lo >= gc->part_hi) gc->part_lo = gc->part_hi = NULL;
-}
-
 static void free_object(mpgc_t *gc, pool_t *p, size_t b) {
     size_t n = mpgc_object_blocks(p, b);
-    cut_part(gc, block_ptr(p, b), block_ptr(p, b), block_ptr(p, b + n));
     range_clear(p, b, n);
     gc->used_blocks -= n;
     mpgc_stats_free(gc, n);
@@ -238,7 +226,6 @@ static bool grow_in_place(mpgc_t *gc, pool_t *p, size_t b, size_t have, size_t w
 }
 
 static void shrink_in_place(mpgc_t *gc, pool_t *p, size_t b, size_t have, size_t want) {
-    cut_part(gc, block_ptr(p, b), block_ptr(p, b + want), block_ptr(p, b + have));
     range_clear(p, b + want, have - want);
     gc->used_blocks -= have - want;
     mpgc_stats_free(gc, have);
