@@ -688,7 +688,7 @@ static void test_threshold(void) {
  * where the space is there. Catches: a reserve that ends the cycle (its
  * whole rest in one pause) for a request that fits. */
 static void test_reserve_in_cycle(void) {
-    if (!MPGC_RESERVE_LARGE) return;
+    if (!MPGC_RESERVE_LARGE || !MPGC_LARGE_BLOCKS) return; /* no reserve then */
     for (int cycle = 0; cycle < 2; cycle++) {
         mpgc_t *gc = heap(256 * 1024);
         node_t *head = list(gc, 500, 0, 0, NULL);
