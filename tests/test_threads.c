@@ -122,8 +122,9 @@ __attribute__((noinline)) static void work(thr_t *me) {
         if (it % 10 == me->id) {
             mpgc_collect(gc);
             me->collections++;
-        } else if (it % 3 == me->id % 3) { /* a step of the open cycle (or a new one) */
-            me->cycles += mpgc_collect_step(gc, 64 + (size_t)it % 200);
+        } else if (it % 3 == me->id % 3) { /* a step of the open cycle (or a new one); */
+            size_t budget = it % 7 == 0 ? 100000 : 64 + (size_t)it % 200; /* some end it */
+            me->cycles += mpgc_collect_step(gc, budget);
         }
         me->errors += verify(on_stack, b1);
         me->errors += verify(me->roots[it % 4], b2);
@@ -278,6 +279,7 @@ int main(void) {
     mpgc_info_t info;
     mpgc_info(gc, &info);
     CHECK(colls > 0 && info.collections > colls); /* explicit and threshold ones */
+    CHECK(cycles > 0); /* cycles in steps ended by a worker's step (the final step) */
     CHECK(mpgc_check(gc));
     /* Every thread is gone: nothing is reachable any more. */
     mpgc_set_stack_top(gc, NULL);
