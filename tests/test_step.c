@@ -812,9 +812,10 @@ static void test_huge_object_cut(void) {
  * stop-the-world. Catches: a piece position (part of a large object still
  * to scan) that outlives the object's end, a mark-stack entry of a freed
  * object scanned as whatever now lies there. (Found by fuzz_step.) */
-static void stale_grey_case(bool piece) {
+static void stale_grey_case(bool piece, bool end_by_alloc) {
     mpgc_t *gc = heap(256 * 1024);
     node_t *dead = mk(gc, 99, 0); /* unreachable from the start */
+    void *garbage = end_by_alloc ? mpgc_alloc(gc, 4096, MPGC_NO_SCAN) : NULL; /* too */
     size_t bufw = 0;
     void **big = NULL, **fan = NULL;
     if (piece) { /* one large object, partly scanned, then cut to one block */
@@ -865,17 +866,30 @@ static void stale_grey_case(bool piece) {
     }
     CHECK(got == nbuf);
     CHECK(mpgc_add_root(gc, bufroots, sizeof bufroots));
-    CHECK(finish(gc, 64, false, 1000000) > 0);
+    if (end_by_alloc) {
+        /* No room: the final step ends the cycle with the stale entries
+         * still on the mark stack, and frees the 4 KiB this takes. */
+        CHECK(garbage != NULL);
+        size_t c0 = collections(gc);
+        CHECK(mpgc_alloc(gc, 4096, MPGC_NO_SCAN) != NULL);
+        CHECK(!mpgc_in_cycle(gc));
+        CHECK_EQ(collections(gc), c0 + 1); /* the final step alone */
+    } else {
+        CHECK(finish(gc, 64, false, 1000000) > 0);
+    }
     CHECK_EQ(mpgc_size(gc, dead), 0);
     for (int i = 0; i < nbuf; i++) CHECK(!buf[i] || mpgc_size(gc, buf[i]) == bufw * W);
     CHECK(mpgc_check(gc));
     CHECK(mpgc_remove_root(gc, filler));
     CHECK(mpgc_remove_root(gc, bufroots));
-    if (mpgc_size(gc, dead) != 0) printf("   %s: kept through a no-scan buffer\n", piece ? "cut piece" : "freed grey objects");
+    if (mpgc_size(gc, dead) != 0)
+        printf("   %s%s: kept through a no-scan buffer\n", piece ? "cut piece" : "freed grey objects",
+               end_by_alloc ? ", cycle ended by an allocation" : "");
 }
 static void test_stale_grey(void) {
-    stale_grey_case(true);
-    stale_grey_case(false);
+    stale_grey_case(true, false);
+    stale_grey_case(false, false);
+    stale_grey_case(false, true);
 }
 
 /* ---- 7. finalisers and calls from callbacks ----------------------------- */
