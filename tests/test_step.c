@@ -504,10 +504,12 @@ __attribute__((noinline)) static void scrub_stack(void) {
     volatile char buf[8192];
     for (size_t i = 0; i < sizeof buf; i++) buf[i] = 0;
 }
+/* z made and stored in a frame that is gone before the cycle begins. */
+__attribute__((noinline)) static void hide_z(mpgc_t *gc, node_t *tail) { tail->payload = mk(gc, 3001, 0); }
 __attribute__((noinline)) static void stack_case(mpgc_t *gc) {
     static node_t *nodes[4000];
     node_t *head = list(gc, 4000, 0, 0, nodes);
-    nodes[3999]->payload = mk(gc, 3001, 0);
+    hide_z(gc, nodes[3999]);
     node_t *volatile local = NULL;
     scrub_stack();
     steps(gc, 8, false, 10);
