@@ -817,7 +817,8 @@ static void test_huge_object_cut(void) {
 static void stale_grey_case(bool piece, bool end_by_alloc) {
     mpgc_t *gc = heap(256 * 1024);
     node_t *dead = mk(gc, 99, 0); /* unreachable from the start */
-    void *garbage = end_by_alloc ? mpgc_alloc(gc, 4096, MPGC_NO_SCAN) : NULL; /* too */
+    roots[2] = mk(gc, 98, 0);     /* kept: the 4 KiB below cannot take dead's block */
+    void *garbage = end_by_alloc ? mpgc_alloc(gc, 4096, MPGC_NO_SCAN) : NULL; /* unreachable too */
     size_t bufw = 0;
     void **big = NULL, **fan = NULL;
     if (piece) { /* one large object, partly scanned, then cut to one block */
@@ -831,10 +832,11 @@ static void stale_grey_case(bool piece, bool end_by_alloc) {
     /* Fill the rest of the heap, so that the buffers below can only go
      * where the freed or cut object was. */
     mpgc_disable(gc);
-    static void *filler[8192];
-    size_t nf = 0;
+    static void *filler[256 * 1024 / (4 * sizeof(void *))]; /* a block each: more than fit */
+    size_t nf = 0, cap = sizeof filler / sizeof filler[0];
     void *f;
-    while (nf < 8192 && (f = mpgc_alloc(gc, BLK, MPGC_NO_SCAN)) != NULL) filler[nf++] = f;
+    while (nf < cap && (f = mpgc_alloc(gc, BLK, MPGC_NO_SCAN)) != NULL) filler[nf++] = f;
+    CHECK(nf < cap); /* the heap is full */
     mpgc_enable(gc);
     CHECK(mpgc_add_root(gc, filler, nf * W));
     steps(gc, piece ? 512 : 16, false, 3);
