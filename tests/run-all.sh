@@ -130,10 +130,11 @@ if sel bench; then # the benchmarks must build and run; their quick modes check 
     dir=$OUT/bench
     if cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMPGC_BUILD_BENCH=ON -DMPGC_BUILD_TESTS=OFF \
          >"$dir.log" 2>&1 &&
-       cmake --build "$dir" -j"$JOBS" --target mpgc-bench mpgc-pause >>"$dir.log" 2>&1 &&
+       cmake --build "$dir" -j"$JOBS" --target mpgc-bench mpgc-pause mpgc-step >>"$dir.log" 2>&1 &&
        "$dir/bench/mpgc-bench" --quick --csv "$dir/quick.csv" >>"$dir.log" 2>&1 &&
-       "$dir/bench/mpgc-pause" --quick >>"$dir.log" 2>&1; then
-      grep -E "^mpgc-bench:|^mpgc-pause: (ok|FAILED)" "$dir.log" | tail -2; passed=$((passed+1))
+       "$dir/bench/mpgc-pause" --quick >>"$dir.log" 2>&1 &&
+       "$dir/bench/mpgc-step" --quick >>"$dir.log" 2>&1; then
+      grep -E "^mpgc-bench:|^mpgc-(pause|step): (ok|FAILED)" "$dir.log" | tail -3; passed=$((passed+1))
     else tail -n 30 "$dir.log"; failed=$((failed+1)); failures+=(bench); fi
   else skip_or_fail bench libgc-dev; fi
 fi
