@@ -343,6 +343,14 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     return m;
 }
 
+uint8_t *mpgc_fl_take_high(mpgc_t *gc, size_t n) {
+    if (first_fit(gc)) return take_first_fit(gc, n);
+    current_retire(gc);
+    if (gc->idx_lo) mpgc_fl_index_all(gc);
+    run_t *r = find_fit(gc, n, true);
+    return r ? carve(gc, r, n, true) : NULL;
+}
+
 uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n) {
     run_t *r = gc->bins[n - 1];
     unlink_run(gc, r, n - 1);
