@@ -423,6 +423,20 @@ static uint64_t world_checksum(void) {
 
 /* ---- one run ----------------------------------------------------------- */
 
+/* The timed part of a run: the frames, and in --quick a heap check every
+ * 16 frames. Returns the frame after which a check failed, or -1. Called
+ * through a volatile pointer so that it stays a function of its own:
+ * `valgrind --tool=callgrind --toggle-collect=run_frames` counts the
+ * instructions of the frames alone (docs/performance.md). */
+static long run_frames(long frames) {
+    for (long f = 0; f < frames; f++) {
+        frame();
+        if (O.quick && f % 16 == 15 && !mpgc_check(V.gc)) return f;
+    }
+    return -1;
+}
+static long (*volatile run_frames_fn)(long) = run_frames;
+
 typedef struct {
     double secs, fps, p50, p99, max, final_max, cpu_max;
     size_t live, max_used, steps, cycles, colls, npauses;
@@ -492,17 +506,15 @@ static run_t run(size_t heap, vm_mode_t mode, long frames, void *stack_top) {
     V.incr = mode == MODE_INCR;
     plan_cycle();
     double t0 = now_ns();
-    for (long f = 0; f < frames; f++) {
-        frame();
-        if (O.quick && f % 16 == 15 && !mpgc_check(V.gc)) {
-            fprintf(stderr, "mpgc-step: %s, heap %zu: mpgc_check failed after frame %ld%s\n",
-                    mode_names[mode], heap, f, mpgc_in_cycle(V.gc) ? " (mid-cycle)" : "");
-            free(V.mem);
-            V.mem = NULL;
-            return r; /* r.ok is false */
-        }
-    }
+    long bad = run_frames_fn(frames);
     r.secs = (now_ns() - t0) / 1e9;
+    if (bad >= 0) {
+        fprintf(stderr, "mpgc-step: %s, heap %zu: mpgc_check failed after frame %ld%s\n",
+                mode_names[mode], heap, bad, mpgc_in_cycle(V.gc) ? " (mid-cycle)" : "");
+        free(V.mem);
+        V.mem = NULL;
+        return r; /* r.ok is false */
+    }
     V.incr = false;
 
     r.fps = (double)frames / r.secs;
