@@ -5,7 +5,7 @@
  *
  *   mpgc-step [--quick] [--heaps 1,4,32] [--runs N] [--frames N]
  *             [--modes stw,incr,stw+barrier] [--step-kib K] [--span D]
- *             [--csv FILE]
+ *             [--budget W] [--csv FILE]
  *
  * The VM (what an author of a small interpreter in C builds on mpgc): a
  * world array of records; a record {hdr, list, vec, name} owns a linked
@@ -50,7 +50,9 @@
  * W = mem_alloc / word at its opening: every word that could need
  * scanning, an overestimate (dead and no-scan objects are not scanned).
  * Like Lua's stepmul, the work per allocated byte is fixed for the cycle,
- * W / span, enough to finish before the heap fills.
+ * W / span, enough to finish before the heap fills. --budget W replaces
+ * the paced budget by W words per step (to show what a runtime that paces
+ * too slowly gets: fallback collections).
  *
  * Timing: CLOCK_MONOTONIC. A step is timed around mpgc_collect_step. A
  * collection inside an allocation is timed from its first callback (the
@@ -123,6 +125,7 @@ static struct {
     bool modes[NMODES];
     size_t step_bytes;
     size_t span_div;
+    size_t fixed_budget; /* --budget: words per step, not paced (0: paced) */
     FILE *csv;
 } O = {.runs = 5,
        .heaps = {1 * MiB, 4 * MiB, 32 * MiB},
@@ -225,7 +228,7 @@ static void pace(void) {
         if (used < V.trigger) return;
         size_t steps = V.span / O.step_bytes;
         steps = steps ? steps : 1;
-        V.budget = (used / WORD + steps - 1) / steps;
+        V.budget = O.fixed_budget ? O.fixed_budget : (used / WORD + steps - 1) / steps;
     }
     V.in_step = true;
     double c0 = cpu_ns(), t0 = now_ns();
@@ -607,7 +610,9 @@ static void run_heap(size_t heap, void *stack_top) {
                 checksum = r->checksum;
             }
             bool same = r->hash == hash && r->checksum == checksum;
-            bool plumbed = m == MODE_INCR ? r->cycles > 0 && r->steps > r->cycles : r->colls > 0;
+            /* Steps ended cycles (with a fixed --budget, fallbacks may end them all) */
+            bool plumbed = m == MODE_INCR ? r->steps > r->cycles && (r->cycles > 0 || O.fixed_budget)
+                                          : r->colls > 0;
             if (!r->ok || !same || !plumbed) {
                 fprintf(stderr,
                         "mpgc-step: %s, heap %zu, run %d: %s (hash %016llx/%016llx, "
@@ -636,7 +641,8 @@ static void run_heap(size_t heap, void *stack_top) {
 
 static void usage(void) {
     fprintf(stderr, "usage: mpgc-step [--quick] [--heaps 1,4,32] [--runs N] [--frames N]\n"
-                    "  [--modes stw,incr,stw+barrier] [--step-kib K] [--span D] [--csv FILE]\n");
+                    "  [--modes stw,incr,stw+barrier] [--step-kib K] [--span D] [--budget W]\n"
+                    "  [--csv FILE]\n");
     exit(2);
 }
 
@@ -673,6 +679,9 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--step-kib") && v) {
             O.step_bytes = (size_t)strtoul(v, NULL, 10) * KiB;
             i++;
+        } else if (!strcmp(a, "--budget") && v) {
+            O.fixed_budget = (size_t)strtoul(v, NULL, 10);
+            i++;
         } else if (!strcmp(a, "--span") && v) {
             O.span_div = (size_t)strtoul(v, NULL, 10);
             i++;
@@ -696,9 +705,12 @@ int main(int argc, char **argv) {
         if (O.heaps[h] < MiB) usage();
     double load[1] = {0};
     (void)getloadavg(load, 1);
-    printf("mpgc-step: block %d B, %d run(s) per mode, step every %zu KiB allocated, span "
-           "room/%zu, load %.2f; times in ms\n",
-           (int)MPGC_BLOCK_BYTES, O.runs, O.step_bytes / KiB, O.span_div, load[0]);
+    char budget[48];
+    if (O.fixed_budget) snprintf(budget, sizeof budget, "budget %zu words", O.fixed_budget);
+    else snprintf(budget, sizeof budget, "span room/%zu", O.span_div);
+    printf("mpgc-step: block %d B, %d run(s) per mode, step every %zu KiB allocated, %s, "
+           "load %.2f; times in ms\n",
+           (int)MPGC_BLOCK_BYTES, O.runs, O.step_bytes / KiB, budget, load[0]);
     print_header();
     for (int h = 0; h < O.nheaps; h++) run_heap(O.heaps[h], &stack_top);
     if (O.csv) fclose(O.csv);
