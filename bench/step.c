@@ -45,8 +45,10 @@
  * Pacing (incr). After each cycle, room = total - mem_alloc. The next
  * cycle is meant to end within span = room / D bytes of allocation
  * (--span D, default 8): it opens when mem_alloc reaches total - 2 span
- * (the second span is the margin, for an estimate twice too small), and
- * each of its steps gets budget = W / (span / step_bytes) words, where
+ * (the second span is the margin, for an estimate twice too small). A
+ * step comes every step_bytes = min(K, span / 16) bytes allocated
+ * (--step-kib K, default 16: at least 16 steps per cycle on small heaps),
+ * and each gets budget = W / (span / step_bytes) words, where
  * W = mem_alloc / word at its opening: every word that could need
  * scanning, an overestimate (dead and no-scan objects are not scanned).
  * Like Lua's stepmul, the work per allocated byte is fixed for the cycle,
@@ -84,6 +86,7 @@
 #define MiB (1024 * KiB)
 #define MAX_RUNS 15
 #define MAX_HEAPS 8
+#define MIN_STEPS 16 /* steps per cycle at least (the step interval shrinks) */
 
 /* ---- the workload -------------------------------------------------------- */
 
@@ -145,7 +148,7 @@ static struct {
     uint64_t rng, hash, serial;
     bool barrier, incr;
     /* pacing */
-    size_t debt, budget, span, trigger;
+    size_t debt, budget, span, trigger, step_bytes;
     /* measurements */
     double *pauses;
     size_t npauses, cap;
@@ -215,6 +218,9 @@ static void plan_cycle(void) {
     size_t used = mpgc_mem_alloc(V.gc), room = V.total > used ? V.total - used : 0;
     V.span = room / O.span_div;
     V.trigger = V.total - 2 * V.span;
+    /* at least MIN_STEPS steps per cycle (small heaps), at least a block */
+    V.step_bytes = V.span / MIN_STEPS < O.step_bytes ? V.span / MIN_STEPS : O.step_bytes;
+    V.step_bytes = V.step_bytes < MPGC_BLOCK_BYTES ? MPGC_BLOCK_BYTES : V.step_bytes;
 }
 
 /* Every step_bytes allocated: sample the heap's use; in incr mode, open a
@@ -226,7 +232,7 @@ static void pace(void) {
     if (!V.incr) return;
     if (!mpgc_in_cycle(V.gc)) {
         if (used < V.trigger) return;
-        size_t steps = V.span / O.step_bytes;
+        size_t steps = V.span / V.step_bytes;
         steps = steps ? steps : 1;
         V.budget = O.fixed_budget ? O.fixed_budget : (used / WORD + steps - 1) / steps;
     }
@@ -261,7 +267,7 @@ static void *vm_alloc(size_t n, unsigned flags) {
         exit(1);
     }
     V.debt += (n + MPGC_BLOCK_BYTES - 1) / MPGC_BLOCK_BYTES * MPGC_BLOCK_BYTES;
-    if (V.debt >= O.step_bytes) pace();
+    if (V.debt >= V.step_bytes) pace();
     return p;
 }
 
@@ -313,8 +319,10 @@ static void **new_record(void) {
         cell[0] = HDR(K_CELL, 0);
         put(cell, CELL_LEAF, leaf);
         put(cell, CELL_OWNER, rec);
-        if (prev) put(prev, CELL_NEXT, cell);
-        else put(rec, REC_LIST, cell);
+        if (prev)
+            put(prev, CELL_NEXT, cell);
+        else
+            put(rec, REC_LIST, cell);
         prev = cell;
     }
     V.roots[2] = NULL;
@@ -555,14 +563,15 @@ static int cmp_run_fps(const void *a, const void *b) {
 }
 
 static void print_header(void) {
-    printf("%-12s %5s %8s %7s %10s %6s %8s %8s %8s %15s %8s %8s %7s %8s %5s %8s\n", "mode",
-           "heap", "live MiB", "frames", "frames/s", "ratio", "p50 ms", "p99 ms", "max ms",
-           "max range ms", "cpu max", "final ms", "steps", "coll/cyc", "fallb", "use MiB");
+    printf("%-12s %5s %8s %7s %10s %6s %8s %8s %8s %15s %8s %8s %7s %8s %5s %8s\n", "mode", "heap",
+           "live MiB", "frames", "frames/s", "ratio", "p50 ms", "p99 ms", "max ms", "max range ms",
+           "cpu max", "final ms", "steps", "coll/cyc", "fallb", "use MiB");
 }
 
 static bool failed;
 
-static void table_row(size_t heap, vm_mode_t mode, run_t *runs, int n, long frames, double stw_fps) {
+static void table_row(size_t heap, vm_mode_t mode, run_t *runs, int n, long frames,
+                      double stw_fps) {
     double lo = runs[0].max, hi = runs[0].max;
     for (int i = 1; i < n; i++) {
         lo = runs[i].max < lo ? runs[i].max : lo;
@@ -574,10 +583,14 @@ static void table_row(size_t heap, vm_mode_t mode, run_t *runs, int n, long fram
     const run_t *m = &sorted[n / 2];
     char range[32], ratio[16], fallb[16];
     snprintf(range, sizeof range, "%.3f-%.3f", lo, hi);
-    if (stw_fps > 0) snprintf(ratio, sizeof ratio, "%.3f", m->fps / stw_fps);
-    else snprintf(ratio, sizeof ratio, "-");
-    if (mode == MODE_INCR) snprintf(fallb, sizeof fallb, "%zu", m->colls);
-    else snprintf(fallb, sizeof fallb, "-");
+    if (stw_fps > 0)
+        snprintf(ratio, sizeof ratio, "%.3f", m->fps / stw_fps);
+    else
+        snprintf(ratio, sizeof ratio, "-");
+    if (mode == MODE_INCR)
+        snprintf(fallb, sizeof fallb, "%zu", m->colls);
+    else
+        snprintf(fallb, sizeof fallb, "-");
     printf("%-12s %4zuM %8.2f %7ld %10.0f %6s %8.3f %8.3f %8.3f %15s %8.3f %8.3f %7zu %8zu %5s "
            "%8.2f\n",
            mode_names[mode], heap / MiB, (double)m->live / (double)MiB, frames, m->fps, ratio,
@@ -586,12 +599,13 @@ static void table_row(size_t heap, vm_mode_t mode, run_t *runs, int n, long fram
     fflush(stdout);
     if (O.csv)
         for (int i = 0; i < n; i++)
-            fprintf(O.csv,
-                    "%s,%zu,%d,%d,%zu,%ld,%.6f,%.1f,%.6f,%.6f,%.6f,%.6f,%.6f,%zu,%zu,%zu,%zu,%zu,%zu\n",
-                    mode_names[mode], heap, i, runs[i].fps == m->fps, runs[i].live, frames,
-                    runs[i].secs, runs[i].fps, runs[i].p50, runs[i].p99, runs[i].max,
-                    runs[i].cpu_max, runs[i].final_max, runs[i].npauses, runs[i].steps, runs[i].cycles,
-                    runs[i].colls, runs[i].max_used, O.step_bytes);
+            fprintf(
+                O.csv,
+                "%s,%zu,%d,%d,%zu,%ld,%.6f,%.1f,%.6f,%.6f,%.6f,%.6f,%.6f,%zu,%zu,%zu,%zu,%zu,%zu\n",
+                mode_names[mode], heap, i, runs[i].fps == m->fps, runs[i].live, frames,
+                runs[i].secs, runs[i].fps, runs[i].p50, runs[i].p99, runs[i].max, runs[i].cpu_max,
+                runs[i].final_max, runs[i].npauses, runs[i].steps, runs[i].cycles, runs[i].colls,
+                runs[i].max_used, O.step_bytes);
 }
 
 static void run_heap(size_t heap, void *stack_top) {
@@ -611,18 +625,20 @@ static void run_heap(size_t heap, void *stack_top) {
             }
             bool same = r->hash == hash && r->checksum == checksum;
             /* Steps ended cycles (with a fixed --budget, fallbacks may end them all) */
-            bool plumbed = m == MODE_INCR ? r->steps > r->cycles && (r->cycles > 0 || O.fixed_budget)
-                                          : r->colls > 0;
+            bool plumbed = m == MODE_INCR
+                               ? r->steps > r->cycles && (r->cycles > 0 || O.fixed_budget)
+                               : r->colls > 0;
             if (!r->ok || !same || !plumbed) {
                 fprintf(stderr,
                         "mpgc-step: %s, heap %zu, run %d: %s (hash %016llx/%016llx, "
                         "checksum %016llx/%016llx, %zu steps, %zu cycles, %zu collections)\n",
                         mode_names[m], heap, i,
-                        !r->ok ? "heap check failed" : !same ? "results differ from the first run"
-                                                            : "no collection work done",
+                        !r->ok  ? "heap check failed"
+                        : !same ? "results differ from the first run"
+                                : "no collection work done",
                         (unsigned long long)r->hash, (unsigned long long)hash,
-                        (unsigned long long)r->checksum, (unsigned long long)checksum,
-                        r->steps, r->cycles, r->colls);
+                        (unsigned long long)r->checksum, (unsigned long long)checksum, r->steps,
+                        r->cycles, r->colls);
                 failed = true;
             }
         }
@@ -690,27 +706,30 @@ int main(int argc, char **argv) {
                 perror(v);
                 return 2;
             }
-            fprintf(O.csv, "mode,heap,run,median,live,frames,secs,frames_per_s,p50_ms,p99_ms,"
-                           "max_ms,cpu_max_ms,final_max_ms,pauses,steps,cycles,collections,max_used,"
-                           "step_bytes\n");
+            fprintf(O.csv,
+                    "mode,heap,run,median,live,frames,secs,frames_per_s,p50_ms,p99_ms,"
+                    "max_ms,cpu_max_ms,final_max_ms,pauses,steps,cycles,collections,max_used,"
+                    "step_bytes_max\n");
             i++;
         } else {
             usage();
         }
     }
-    if (O.runs < 1 || O.runs > MAX_RUNS || O.nheaps < 1 || O.step_bytes == 0 ||
-        O.span_div < 2)
+    if (O.runs < 1 || O.runs > MAX_RUNS || O.nheaps < 1 || O.step_bytes == 0 || O.span_div < 2)
         usage();
     for (int h = 0; h < O.nheaps; h++)
         if (O.heaps[h] < MiB) usage();
     double load[1] = {0};
     (void)getloadavg(load, 1);
     char budget[48];
-    if (O.fixed_budget) snprintf(budget, sizeof budget, "budget %zu words", O.fixed_budget);
-    else snprintf(budget, sizeof budget, "span room/%zu", O.span_div);
-    printf("mpgc-step: block %d B, %d run(s) per mode, step every %zu KiB allocated, %s, "
+    if (O.fixed_budget)
+        snprintf(budget, sizeof budget, "budget %zu words", O.fixed_budget);
+    else
+        snprintf(budget, sizeof budget, "span room/%zu", O.span_div);
+    printf("mpgc-step: block %d B, %d run(s) per mode, step every min(%zu KiB, span/%d) allocated, "
+           "%s, "
            "load %.2f; times in ms\n",
-           (int)MPGC_BLOCK_BYTES, O.runs, O.step_bytes / KiB, budget, load[0]);
+           (int)MPGC_BLOCK_BYTES, O.runs, O.step_bytes / KiB, MIN_STEPS, budget, load[0]);
     print_header();
     for (int h = 0; h < O.nheaps; h++) run_heap(O.heaps[h], &stack_top);
     if (O.csv) fclose(O.csv);
