@@ -5,7 +5,7 @@
  *
  *   mpgc-step [--quick] [--heaps 1,4,32] [--runs N] [--frames N]
  *             [--modes stw,incr,stw+barrier] [--step-kib K] [--span D]
- *             [--budget W] [--csv FILE]
+ *             [--budget W] [--show-over MS] [--csv FILE]
  *
  * The VM (what an author of a small interpreter in C builds on mpgc): a
  * world array of records; a record {hdr, list, vec, name} owns a linked
@@ -63,7 +63,8 @@
  * work) to the allocation's return. Throughput: frames per second of wall
  * time, pauses included. --runs N runs of each mode; the table shows the
  * run with the median throughput, and the range of the maximum pause over
- * the runs.
+ * the runs. --show-over MS prints every pause longer than MS, in wall or
+ * CPU time, as it happens: a preempted step shows a short CPU time.
  *
  * Correctness, in every run: the hash of every frame's walks and the
  * checksum of the whole world at the end (values, ids, names, structure)
@@ -129,6 +130,7 @@ static struct {
     size_t step_bytes;
     size_t span_div;
     size_t fixed_budget; /* --budget: words per step, not paced (0: paced) */
+    double show_over;    /* --show-over MS: print every pause longer (ns) */
     FILE *csv;
 } O = {.runs = 5,
        .heaps = {1 * MiB, 4 * MiB, 32 * MiB},
@@ -181,8 +183,11 @@ static size_t below(size_t n) { return (size_t)(rnd() % n); }
 
 static void fold(uint64_t x) { V.hash = (V.hash ^ x) * 0x100000001b3u; }
 
-static void record_pause(double ns, double cpu) {
+static void record_pause(double ns, double cpu, const char *kind) {
     if (cpu > V.cpu_max) V.cpu_max = cpu;
+    if (O.show_over > 0 && (ns > O.show_over || cpu > O.show_over))
+        printf("  pause %zu (%s): wall %.3f ms, cpu %.3f ms, heap use %.2f MiB\n", V.npauses, kind,
+               ns / 1e6, cpu / 1e6, (double)mpgc_mem_alloc(V.gc) / (double)MiB);
     if (V.npauses == V.cap) {
         V.cap = V.cap ? 2 * V.cap : 4096;
         V.pauses = realloc(V.pauses, V.cap * sizeof *V.pauses);
@@ -241,7 +246,7 @@ static void pace(void) {
     bool done = mpgc_collect_step(V.gc, V.budget);
     double t = now_ns() - t0, c = cpu_ns() - c0;
     V.in_step = false;
-    record_pause(t, c);
+    record_pause(t, c, done ? "final step" : "step");
     V.steps++;
     if (done) {
         V.cycles++;
@@ -256,7 +261,7 @@ static void *vm_alloc(size_t n, unsigned flags) {
     void *p = mpgc_alloc(V.gc, n, flags);
     if (V.coll_t0 != 0) { /* this allocation collected */
         double t = now_ns() - V.coll_t0;
-        record_pause(t, cpu_ns() - V.coll_c0);
+        record_pause(t, cpu_ns() - V.coll_c0, V.incr ? "fallback collection" : "collection");
         V.coll_t0 = 0;
         V.colls++;
         plan_cycle();
@@ -658,7 +663,7 @@ static void run_heap(size_t heap, void *stack_top) {
 static void usage(void) {
     fprintf(stderr, "usage: mpgc-step [--quick] [--heaps 1,4,32] [--runs N] [--frames N]\n"
                     "  [--modes stw,incr,stw+barrier] [--step-kib K] [--span D] [--budget W]\n"
-                    "  [--csv FILE]\n");
+                    "  [--show-over MS] [--csv FILE]\n");
     exit(2);
 }
 
@@ -697,6 +702,9 @@ int main(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--budget") && v) {
             O.fixed_budget = (size_t)strtoul(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--show-over") && v) {
+            O.show_over = strtod(v, NULL) * 1e6;
             i++;
         } else if (!strcmp(a, "--span") && v) {
             O.span_div = (size_t)strtoul(v, NULL, 10);
