@@ -40,9 +40,9 @@ static size_t capacity(const word_t *seg) {
 }
 
 /* The smallest class all of whose runs have at least SEG_MIN blocks. */
-static size_t min_class(void) {
-    size_t c = mpgc_class_of(SEG_MIN);
-    return SEG_MIN > 1 && mpgc_class_of(SEG_MIN - 1) == c ? c + 1 : c;
+static size_t min_class(const mpgc_t *gc) {
+    size_t c = mpgc_class_of(gc, SEG_MIN);
+    return SEG_MIN > 1 && mpgc_class_of(gc, SEG_MIN - 1) == c ? c + 1 : c;
 }
 
 /* The first free stretch of at least SEG_MIN blocks in the lazy index's
@@ -81,7 +81,7 @@ static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
     } else if (!mpgc_fl_current_at(gc, (const uint8_t *)seg)) {
         after = (const run_t *)(const void *)seg;
     }
-    const run_t *r = mpgc_fl_walk(gc, after, min_class());
+    const run_t *r = mpgc_fl_walk(gc, after, min_class(gc));
     if (r) {
         *n = r->nblocks;
         return (word_t *)(uintptr_t)r;

@@ -9,7 +9,8 @@
 #   full     the defaults of include/mpgc_config.h (all of them on)
 # and prints text/data/bss per file and in total (arm-none-eabi-size), the
 # largest functions (arm-none-eabi-nm --size-sort), and the RAM figures of
-# the 32-bit target: the control block (sizeof(struct mpgc)), the header
+# the 32-bit target: the control block (sizeof(struct mpgc) and the size
+# classes mpgc_init carves after it for a 64 KiB first region), the header
 # of each pool, and the block tables per block. The RAM figures are read
 # from a probe compiled with the same flags: arrays sized by sizeof(), whose
 # symbol sizes nm reports.
@@ -39,12 +40,22 @@ trap 'rm -rf "$TMP"' EXIT
 # What the RAM figures are made of, as symbol sizes.
 cat >"$TMP/probe.c" <<'EOF'
 #include "internal.h"
-char probe_control_block[sizeof(struct mpgc)];
+/* The control block of a heap whose first region has `region` bytes: the
+ * struct and the index's classes, as mpgc_init carves them (heap.c). */
+#define UB(region) (((region) - sizeof(struct mpgc)) / BLOCK)
+#define LOG2(n) (31u - (unsigned)__builtin_clzl((unsigned long)(n)))
+#define CB(region)                                                             \
+    (sizeof(struct mpgc) +                                                     \
+     sizeof(run_t *) * MPGC_FL_CLASSES(MPGC_CLASS_RANGED(UB(region), LOG2(UB(region)))))
+char probe_control_block[CB(65536)];
+char probe_control_block_16k[CB(16384)];
+char probe_struct[sizeof(struct mpgc)];
 char probe_pool_header[sizeof(pool_t)];
 char probe_group_bytes[sizeof(group_t)];
 char probe_group_blocks[W_BITS];
 char probe_block_bytes[BLOCK];
-char probe_cb_index[sizeof(((struct mpgc *)0)->bins) + sizeof(((struct mpgc *)0)->binmap)];
+char probe_cb_index[CB(65536) - sizeof(struct mpgc) + sizeof(((struct mpgc *)0)->binmap)];
+char probe_cb_index_16k[CB(16384) - sizeof(struct mpgc) + sizeof(((struct mpgc *)0)->binmap)];
 char probe_cb_mark_stack[sizeof(((struct mpgc *)0)->mark_stack)];
 char probe_cb_roots[sizeof(((struct mpgc *)0)->roots)];
 char probe_cb_config[sizeof(mpgc_config_t)];
@@ -74,7 +85,8 @@ block=$(symsize "$P" probe_block_bytes)
 FIG[meta_bits_per_block]=$((group * 8 / gblocks))
 meta128=$(awk -v g="$group" -v n="$gblocks" -v b="$block" 'BEGIN { printf "%g", 128 * g / (n * b) }')
 meta_pct=$(awk -v g="$group" -v n="$gblocks" -v b="$block" 'BEGIN { printf "%.3f", 100 * g / (n * b) }')
-cb_parts="free-run index $(symsize "$P" probe_cb_index) B, mark stack $(symsize "$P" probe_cb_mark_stack) B,"
+cb_16k=$(symsize "$P" probe_control_block_16k); cb_struct=$(symsize "$P" probe_struct)
+cb_parts="free-run index $(symsize "$P" probe_cb_index) B ($(symsize "$P" probe_cb_index_16k) B at 16 KiB), mark stack $(symsize "$P" probe_cb_mark_stack) B,"
 cb_parts="$cb_parts root slots $(symsize "$P" probe_cb_roots) B, config copy $(symsize "$P" probe_cb_config) B"
 
 echo "mpgc engine on Cortex-M4: $($CC --version | head -n 1)"
@@ -99,7 +111,8 @@ for cfg in minimal full; do
 done
 echo
 echo "RAM on the 32-bit target:"
-echo "  control block  sizeof(struct mpgc) = ${FIG[minimal.control_block]} B minimal, ${FIG[full.control_block]} B full (in the first region)"
+echo "  control block  sizeof(struct mpgc) + the index's classes, a 64 KiB first region: ${FIG[minimal.control_block]} B minimal," \
+  "${FIG[full.control_block]} B full; 16 KiB: $cb_16k B full (sizeof(struct mpgc) = $cb_struct B)"
 echo "                 of which $cb_parts"
 echo "  pool header    sizeof(pool_t) = ${FIG[pool_header]} B per region, plus < $block B alignment padding"
 echo "  block tables   $group B per $gblocks blocks of $block B = ${FIG[meta_bits_per_block]} bits per block" \
