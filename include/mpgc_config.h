@@ -109,6 +109,16 @@
 #define MPGC_MARK_STACK_SIZE 64
 #endif
 
+/* 1 (default): when the in-block mark stack is full, its older half moves
+ * into free runs (src/markstack.c), which keeps marking linear in the live
+ * data. 0: that code (about 500 B of Cortex-M text) is compiled out and a
+ * full stack falls back at once to rescanning the range of blocks that
+ * overflowed, as MicroPython's py/gc.c does: correct, but marking a long
+ * list or a deep structure can then take time quadratic in its length. */
+#ifndef MPGC_ENABLE_SPILL
+#define MPGC_ENABLE_SPILL 1
+#endif
+
 /* Slots for mpgc_add_root ranges, in the control block (two words each). */
 #ifndef MPGC_MAX_ROOTS
 #define MPGC_MAX_ROOTS 8

@@ -42,19 +42,10 @@
 /* recent_large loses 1/RECENT_DECAY of itself at every large request. */
 #define RECENT_DECAY 64u
 
-/* The class of n blocks among all MPGC_NUM_CLASSES. */
-static size_t class_full(size_t n) {
-    return n < MPGC_CLASS_EXACT ? n - 1 : MPGC_CLASS_RANGED(n, floor_log2(n));
-}
-
 size_t mpgc_class_of(const mpgc_t *gc, size_t n) {
     if (n < MPGC_CLASS_EXACT) return n - 1; /* the common case: no clamp */
     size_t c = MPGC_CLASS_RANGED(n, floor_log2(n));
     return c < gc->last_class ? c : gc->last_class;
-}
-
-size_t mpgc_fl_classes(size_t nblocks) {
-    return MPGC_FL_CLASSES(class_full(nblocks ? nblocks : 1));
 }
 
 static size_t *run_tag(uint8_t *start, size_t n) {

@@ -75,16 +75,19 @@ mpgc_t *mpgc_init(void *mem, size_t size, const mpgc_config_t *cfg) {
     if ((uintptr_t)hi < (uintptr_t)lo) return NULL; /* wraps the address space */
     uintptr_t at = align_up((uintptr_t)lo, sizeof(word_t));
     if ((uintptr_t)hi < at || (uintptr_t)hi - at < sizeof(mpgc_t)) return NULL;
+    mpgc_t *gc = (mpgc_t *)at;
+    memset(gc, 0, sizeof *gc);
     /* The index's classes, for an upper bound of the pool's blocks (more
-     * classes than it needs are harmless; fewer would not be). */
-    size_t classes = mpgc_fl_classes(((uintptr_t)hi - at - sizeof(mpgc_t)) / BLOCK);
+     * classes than it needs are harmless; fewer would not be), classed
+     * among all of them first. */
+    size_t ub = ((uintptr_t)hi - at - sizeof(mpgc_t)) / BLOCK;
+    gc->last_class = MPGC_NUM_CLASSES - 1u;
+    size_t classes = MPGC_FL_CLASSES(mpgc_class_of(gc, ub ? ub : 1));
     size_t cb = sizeof(mpgc_t) + classes * sizeof(run_t *);
     if ((uintptr_t)hi - at < cb) return NULL;
-    mpgc_t *gc = (mpgc_t *)at;
     pool_t *p = pool_layout((uint8_t *)(at + cb), hi);
     if (!p) return NULL;
 
-    memset(gc, 0, cb);
     gc->last_class = (uint8_t)(classes - 1u);
     mpgc_fl_reset(gc);
     if (cfg) gc->cfg = *cfg;

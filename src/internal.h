@@ -271,18 +271,18 @@ size_t mpgc_prev_used(const pool_t *p, size_t b); /* before b; SIZE_MAX if none 
          ? MPGC_NUM_CLASSES - 1u                                               \
          : (MPGC_CLASS_EXACT - 1u) + ((f) - 3u) * MPGC_CLASS_SPLIT +           \
                (((n) >> ((f) - MPGC_CLASS_SPLIT_LOG2)) & (MPGC_CLASS_SPLIT - 1u)))
-/* mpgc_fl_classes from the class of the first pool's longest run. */
+/* The classes the index of a heap needs, from the class c (among all
+ * MPGC_NUM_CLASSES) of its first pool's longest run: every run of that pool
+ * gets its own class as if the index had them all, and one more class holds
+ * the longer runs of pools added later. At least the exact classes (the
+ * fast path's). */
 #define MPGC_FL_CLASSES(c)                                                     \
     ((c) + 2u < MPGC_CLASS_EXACT    ? MPGC_CLASS_EXACT                         \
      : (c) + 2u > MPGC_NUM_CLASSES ? MPGC_NUM_CLASSES                         \
                                    : (c) + 2u)
 /* The class of a run of nblocks blocks in gc's index. */
 size_t mpgc_class_of(const mpgc_t *gc, size_t nblocks);
-/* Classes the index of a heap whose first pool has at most nblocks blocks
- * needs: every run of that pool gets its own class as if the index had
- * them all (MPGC_NUM_CLASSES), and one more class holds the longer runs of
- * pools added later. At least the exact classes (the fast path's). */
-size_t mpgc_fl_classes(size_t nblocks);
+
 /* Is block b of p in the lazy index's band (its free runs in no list
  * yet)? Pools are address-ordered, so the band is an address range; b may
  * be p->nblocks (p->end, never another pool's block). */
@@ -401,7 +401,9 @@ size_t mpgc_sweep(mpgc_t *gc);
 size_t mpgc_collect_locked(mpgc_t *gc);
 
 /* ---- stats.c ----------------------------------------------------------- */
+/* Without MPGC_ENABLE_STATS nothing reads the counters: not kept. */
 static inline void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
+    if (!MPGC_ENABLE_STATS) return;
     if (nb == 1) gc->num_1block++;
     else if (nb == 2) gc->num_2block++;
     if (MPGC_UNLIKELY(nb >= gc->max_block)) {
@@ -410,6 +412,7 @@ static inline void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
     }
 }
 static inline void mpgc_stats_free(mpgc_t *gc, size_t nb) {
+    if (!MPGC_ENABLE_STATS) return;
     if (nb == 1) gc->num_1block--;
     else if (nb == 2) gc->num_2block--;
     /* Only freeing the last allocation of the largest size invalidates. */

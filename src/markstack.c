@@ -90,6 +90,7 @@ static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
 }
 
 bool mpgc_ms_spill(mpgc_t *gc) {
+    if (!MPGC_ENABLE_SPILL) return false; /* overflow rescans only */
     word_t *seg = gc->seg;
     if (!seg || gc->seg_fill + HALF > capacity(seg)) {
         word_t *next = seg ? (word_t *)seg[SEG_NEXT] : NULL;
@@ -115,7 +116,7 @@ bool mpgc_ms_spill(mpgc_t *gc) {
 
 bool mpgc_ms_refill(mpgc_t *gc) {
     word_t *seg = gc->seg;
-    if (!seg) return false;
+    if (!MPGC_ENABLE_SPILL || !seg) return false;
     size_t k = gc->seg_fill < HALF ? gc->seg_fill : HALF;
     gc->seg_fill -= k;
     memcpy(gc->mark_stack, entries(seg) + gc->seg_fill, k * sizeof gc->mark_stack[0]);
