@@ -44,6 +44,9 @@
 #ifndef MPGC_ENABLE_PROGRESS
 #define MPGC_ENABLE_PROGRESS 0
 #endif
+#ifndef MPGC_ENABLE_STEPS
+#define MPGC_ENABLE_STEPS 0
+#endif
 #ifndef MPGC_ENABLE_SPILL
 #define MPGC_ENABLE_SPILL 0
 #endif

@@ -7,7 +7,7 @@
 # in three configurations:
 #   lean     port/profile-lean.h: py/gc.c's minimal feature set (minimal,
 #            and the mark stack's spill compiled out)
-#   minimal  MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT=0
+#   minimal  MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT/STEPS=0
 #   full     the defaults of include/mpgc_config.h (all of them on)
 # and prints text/data/bss per file and in total (arm-none-eabi-size: every
 # object, mpgc_check included), the text a firmware links (`linked`: the
@@ -43,7 +43,7 @@ done
 
 CFLAGS="-std=c11 -Os -mthumb -mcpu=cortex-m4"
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
-MINIMAL="-DMPGC_ENABLE_FINALISERS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SPLIT_HEAP=0 -DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_STATS=0 -DMPGC_ENABLE_FIRST_FIT=0 -DMPGC_ENABLE_PROGRESS=0 -DMPGC_ENABLE_SNAPSHOT=0"
+MINIMAL="-DMPGC_ENABLE_FINALISERS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SPLIT_HEAP=0 -DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_STATS=0 -DMPGC_ENABLE_FIRST_FIT=0 -DMPGC_ENABLE_PROGRESS=0 -DMPGC_ENABLE_SNAPSHOT=0 -DMPGC_ENABLE_STEPS=0"
 LEAN="-DMPGC_CONFIG_FILE=\"profile-lean.h\" -Iport"
 CFGS="lean minimal full"
 # The roots of the link: the public API, but the checker.
@@ -150,7 +150,7 @@ cb_parts="$cb_parts root slots $(symsize "$P" probe_cb_roots) B, config copy $(s
 
 echo "mpgc engine on Cortex-M4: $($CC --version | head -n 1)"
 echo "flags: $CFLAGS   (src/*.c only)"
-echo "lean: port/profile-lean.h; minimal: MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT=0; full: defaults"
+echo "lean: port/profile-lean.h; minimal: MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT/STEPS=0; full: defaults"
 echo
 printf '%-12s %21s   %21s   %21s\n' "" "lean" "minimal" "full"
 printf '%-12s %7s%7s%7s   %7s%7s%7s   %7s%7s%7s\n' file text data bss text data bss text data bss
