@@ -134,7 +134,9 @@
 /* Size classes of the free-run index: runs of 1..7 blocks have one exact
  * class each; above that every power of two is cut into 2^MPGC_CLASS_SPLIT_LOG2
  * classes, up to runs of 2^MPGC_CLASS_MAX_LOG2 blocks; longer runs share the
- * last class. Cost: one pointer per class in the control block. */
+ * last class. Cost: one pointer per class in the control block, for the
+ * classes the first region's pool can use (mpgc_init carves them after
+ * struct mpgc; the runs of larger pools added later share its last class). */
 #ifndef MPGC_CLASS_SPLIT_LOG2
 #define MPGC_CLASS_SPLIT_LOG2 2
 #endif
