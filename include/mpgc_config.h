@@ -41,6 +41,16 @@
 #define MPGC_ENABLE_FINALISERS 1
 #endif
 
+/* 1 (default): mpgc_config_t.finalise_order may select MPGC_FINALISE_SAFE
+ * (the default order: referrers first, every object intact while
+ * finalisers run, docs/design.md section 4a). 0: that order is compiled
+ * out (src/finalise.c's batches and mark.c's pending trace, about 1.9 KB
+ * of Cortex-M text) and the field is ignored: MicroPython's order is used,
+ * as MicroPython's adapter selects anyway (its fragment sets 0). */
+#ifndef MPGC_ENABLE_SAFE_ORDER
+#define MPGC_ENABLE_SAFE_ORDER 1
+#endif
+
 /* Unreachable finalisable objects ordered and finalised per collection in
  * the safe order (docs/design.md section 4): referrers before referents,
  * all of a batch in one collection. Costs two words of C stack per entry

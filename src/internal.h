@@ -397,9 +397,10 @@ typedef struct mpgc_batch {
     const uint8_t *visit_lo, *visit_hi;  /* heads visited by it (NULL: none) */
 } mpgc_batch_t;
 
-/* Is a pending trace running (mark.c)? Never, without finalisers. */
+/* Is a pending trace running (mark.c)? Never, without finalisers or
+ * without the safe order. */
 static inline bool tracing_pending(const mpgc_t *gc) {
-    return MPGC_ENABLE_FINALISERS && MPGC_UNLIKELY(gc->batch != NULL);
+    return MPGC_ENABLE_FINALISERS && MPGC_ENABLE_SAFE_ORDER && MPGC_UNLIKELY(gc->batch != NULL);
 }
 
 /* ---- mark.c ------------------------------------------------------------ */

@@ -4,11 +4,13 @@
 #
 # Builds src/*.c (the engine only: not port/, tests/ or tools/) with
 #   arm-none-eabi-gcc -std=c11 -Os -mthumb -mcpu=cortex-m4
-# in three configurations:
-#   lean     port/profile-lean.h: py/gc.c's minimal feature set (minimal,
-#            and the mark stack's spill compiled out)
-#   minimal  MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT/STEPS=0
-#   full     the defaults of include/mpgc_config.h (all of them on)
+# in four configurations:
+#   lean         port/profile-lean.h: py/gc.c's minimal feature set
+#                (minimal, and the mark stack's spill compiled out)
+#   minimal      MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT/STEPS=0
+#   micropython  what MicroPython's fragment compiles: the defaults with
+#                MPGC_ENABLE_LOCK_HOOKS/THRESHOLD/SAFE_ORDER=0
+#   full         the defaults of include/mpgc_config.h (all of them on)
 # and prints text/data/bss per file and in total (arm-none-eabi-size: every
 # object, mpgc_check included), the text a firmware links (`linked`: the
 # objects built with -ffunction-sections and linked with --gc-sections from
@@ -45,7 +47,9 @@ CFLAGS="-std=c11 -Os -mthumb -mcpu=cortex-m4"
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
 MINIMAL="-DMPGC_ENABLE_FINALISERS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SPLIT_HEAP=0 -DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_STATS=0 -DMPGC_ENABLE_FIRST_FIT=0 -DMPGC_ENABLE_PROGRESS=0 -DMPGC_ENABLE_SNAPSHOT=0 -DMPGC_ENABLE_STEPS=0"
 LEAN="-DMPGC_CONFIG_FILE=\"profile-lean.h\" -Iport"
-CFGS="lean minimal full"
+# What MicroPython's fragment compiles (integrations/micropython/mpgc).
+MICROPYTHON="-DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SAFE_ORDER=0"
+CFGS="lean minimal micropython full"
 # The roots of the link: the public API, but the checker.
 API=$(grep -o '\bmpgc_[a-z_0-9]*(' include/mpgc.h | tr -d '(' | sort -u | grep -vx mpgc_check)
 TMP=$(mktemp -d)
@@ -83,7 +87,7 @@ symsize() { # object symbol -> decimal size
 undef=""
 for s in $API; do undef="$undef -Wl,-u,$s"; done
 for cfg in $CFGS; do
-  defs=""; [ $cfg = minimal ] && defs=$MINIMAL; [ $cfg = lean ] && defs=$LEAN
+  case $cfg in lean) defs=$LEAN ;; minimal) defs=$MINIMAL ;; micropython) defs=$MICROPYTHON ;; *) defs="" ;; esac
   mkdir -p "$TMP/$cfg" "$TMP/$cfg.fs"
   for f in src/*.c; do
     o=$(basename "$f" .c).o
@@ -101,8 +105,8 @@ done
 
 # Every linked function, by file: its bytes in each configuration.
 by_function() {
-  echo "| file | function | lean | minimal | full |"
-  echo "|---|---|---:|---:|---:|"
+  echo "| file | function | $(echo $CFGS | sed 's/ / | /g') |"
+  echo "|---|---|$(for c in $CFGS; do printf -- '---:|'; done)"
   for f in src/*.c; do
     o=$(basename "$f" .c).o
     for cfg in $CFGS; do
@@ -114,23 +118,29 @@ by_function() {
   done | awk -v cfgs="$CFGS" -v files="$(for f in src/*.c; do basename "$f"; done)" '
     { size[$1, $2] = $3; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
     END {
-      split(cfgs, c, " ")
+      nc = split(cfgs, c, " ")
       for (i = 1; i <= n; i++) { fn = order[i]; line = fn
-        for (k = 1; k <= 3; k++) { v = size[fn, c[k]]; line = line " " (v == "" ? "-" : v) }
+        for (k = 1; k <= nc; k++) { v = size[fn, c[k]]; line = line " " (v == "" ? "-" : v) }
         print line }
     }' >"$TMP/byfn"
   for f in src/*.c; do
     o=$(basename "$f" .c).o
-    # the functions defined in this file, largest (full) first
-    $NM --defined-only "$TMP/full.fs/$o" "$TMP/lean.fs/$o" "$TMP/minimal.fs/$o" 2>/dev/null |
+    # the functions defined in this file, largest (full: the last column) first
+    for cfg in $CFGS; do $NM --defined-only "$TMP/$cfg.fs/$o"; done 2>/dev/null |
       awk '$2 ~ /^[TtWw]$/ { print $3 }' | sort -u >"$TMP/names"
     awk 'NR == FNR { want[$1] = 1; next } ($1 in want)' "$TMP/names" "$TMP/byfn" |
-      sort -k4,4nr -k3,3nr -k2,2nr -k1,1 | awk -v file="$(basename "$f")" '
+      sort -k5,5nr -k4,4nr -k3,3nr -k2,2nr -k1,1 | awk -v file="$(basename "$f")" '
         function n(x) { return x == "-" ? 0 : x }
-        { print "| " file " | `" $1 "` | " $2 " | " $3 " | " $4 " |"; l += n($2); m += n($3); u += n($4) }
-        END { if (NR) print "| " file " | **total** | **" l "** | **" m "** | **" u "** |" }'
+        { line = "| " file " | `" $1 "` |"
+          for (k = 2; k <= NF; k++) { line = line " " $k " |"; t[k] += n($k) }
+          print line }
+        END { if (NR) { line = "| " file " | **total** |"
+                        for (k = 2; k <= NF; k++) line = line " **" t[k] "** |"
+                        print line } }'
   done
-  echo "| all | **linked text** | **${FIG[lean.linked]}** | **${FIG[minimal.linked]}** | **${FIG[full.linked]}** |"
+  line="| all | **linked text** |"
+  for cfg in $CFGS; do line="$line **${FIG[$cfg.linked]}** |"; done
+  echo "$line"
 }
 if [ $BYFN = 1 ]; then
   by_function
@@ -150,10 +160,13 @@ cb_parts="$cb_parts root slots $(symsize "$P" probe_cb_roots) B, config copy $(s
 
 echo "mpgc engine on Cortex-M4: $($CC --version | head -n 1)"
 echo "flags: $CFLAGS   (src/*.c only)"
-echo "lean: port/profile-lean.h; minimal: MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT/STEPS=0; full: defaults"
+echo "lean: port/profile-lean.h; minimal: MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT/STEPS=0;"
+echo "micropython: MPGC_ENABLE_LOCK_HOOKS/THRESHOLD/SAFE_ORDER=0 (MicroPython's fragment); full: defaults"
 echo
-printf '%-12s %21s   %21s   %21s\n' "" "lean" "minimal" "full"
-printf '%-12s %7s%7s%7s   %7s%7s%7s   %7s%7s%7s\n' file text data bss text data bss text data bss
+row=""; row2=""
+for cfg in $CFGS; do row="$row$(printf '%21s   ' "$cfg")"; row2="$row2$(printf '%7s%7s%7s   ' text data bss)"; done
+printf '%-12s %s\n' "" "${row%   }"
+printf '%-12s %s\n' file "${row2%   }"
 for f in src/*.c; do
   o=$(basename "$f" .c).o
   row=""
@@ -165,7 +178,9 @@ done
 row=""
 for cfg in $CFGS; do row="$row$(printf '%7d%7d%7d   ' "${FIG[$cfg.text]}" "${FIG[$cfg.data]}" "${FIG[$cfg.bss]}")"; done
 printf '%-12s %s\n' total "${row%   }"
-printf '%-12s %7d%14s   %7d%14s   %7d\n' linked "${FIG[lean.linked]}" "" "${FIG[minimal.linked]}" "" "${FIG[full.linked]}"
+row=""
+for cfg in $CFGS; do row="$row$(printf '%7d%14s   ' "${FIG[$cfg.linked]}" "")"; done
+printf '%-12s %s\n' linked "$row" | sed 's/ *$//'
 echo "(linked: with --gc-sections from the public API but mpgc_check; tools/size-report.sh --by-function lists it)"
 echo
 for cfg in $CFGS; do
