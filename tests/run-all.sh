@@ -150,7 +150,7 @@ if sel size; then # Cortex-M4 code size and RAM figures against tools/size-limit
   if have arm-none-eabi-gcc; then
     echo "=== stage size"
     if tools/size-report.sh >"$OUT/size.log" 2>&1; then
-      grep -E '^total|^linked|control block|block tables|not met|no limit|FAIL' "$OUT/size.log"; passed=$((passed+1))
+      grep -E '^total|^linked|control block|block tables|by-function table|not met|no limit|FAIL' "$OUT/size.log"; passed=$((passed+1))
     else cat "$OUT/size.log"; failed=$((failed+1)); failures+=(size); fi
   else skip_or_fail size gcc-arm-none-eabi; fi
 fi
