@@ -293,6 +293,9 @@ static bool in_reserve(const mpgc_t *gc, const run_t *r, size_t n) {
  * once at least one recent large request's worth was allocated since the
  * last collection (collecting sooner would not free that much). */
 static bool collect_first(mpgc_t *gc) {
+    /* Not while a cycle in steps is open: it is the collection, and ending
+     * it for a request that fits would be its whole rest in one pause. */
+    if (cycle_of(gc) != CYCLE_NONE) return false;
     if (!(gc->enabled || gc->cfg.caller_collects) || gc->declined_in == gc->collections + 1 ||
         gc->since_collect < gc->recent_large * BLOCK)
         return false;
