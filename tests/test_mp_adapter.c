@@ -117,6 +117,60 @@ static void info_units(void) {
     CHECK(full.total == 0 && full.used == 0 && full.free == 0);
 }
 
+/* ---- idle-time collection: when a cycle is worth opening -------------------- */
+
+static void idle_worth_needs_used_memory_and_time(void) {
+    const size_t after = 1000000; /* free after the last collection */
+    const size_t half = after / 100 * MPGC_MP_IDLE_PERCENT;
+    /* nothing, or less than the share, used since: not worth it */
+    CHECK(!mpgc_mp_idle_worth(after, after, UINT32_MAX, 0));
+    CHECK(!mpgc_mp_idle_worth(after - half + 1, after, UINT32_MAX, 0));
+    /* the share used: worth it with time to spare */
+    CHECK(mpgc_mp_idle_worth(after - half, after, UINT32_MAX, 0));
+    CHECK(mpgc_mp_idle_worth(0, after, 10000, 0));
+    /* more free than after the collection (frees since): not worth it */
+    CHECK(!mpgc_mp_idle_worth(after + 5, after, UINT32_MAX, 0));
+    /* a heap that was full after its collection: any use counts */
+    CHECK(!mpgc_mp_idle_worth(0, 0, UINT32_MAX, 0));
+    CHECK(mpgc_mp_idle_worth(10, 40, UINT32_MAX, 0));
+    CHECK(!mpgc_mp_idle_worth(40, 40, UINT32_MAX, 0));
+    /* the budget: at least MPGC_MP_IDLE_MIN_US, and need + need / 4 */
+    CHECK(!mpgc_mp_idle_worth(0, after, MPGC_MP_IDLE_MIN_US - 1, 0));
+    CHECK(mpgc_mp_idle_worth(0, after, MPGC_MP_IDLE_MIN_US, 0));
+    CHECK(!mpgc_mp_idle_worth(0, after, 4999, 4000));
+    CHECK(mpgc_mp_idle_worth(0, after, 5000, 4000));
+    /* no overflow with the largest expectation: only "no limit" holds it */
+    CHECK(!mpgc_mp_idle_worth(0, after, UINT32_MAX - 1, UINT32_MAX));
+    CHECK(mpgc_mp_idle_worth(0, after, UINT32_MAX, UINT32_MAX / 5 * 4));
+}
+
+static void idle_abandon_asks_for_more_time(void) {
+    /* more than what was spent, 1.5x, never less than before */
+    CHECK_EQ(mpgc_mp_idle_need_after_abandon(0, 4000), 6000);
+    CHECK_EQ(mpgc_mp_idle_need_after_abandon(9000, 4000), 9000);
+    CHECK_EQ(mpgc_mp_idle_need_after_abandon(5000, 4000), 6000);
+    CHECK_EQ(mpgc_mp_idle_need_after_abandon(0, 0), 0);
+    /* saturates */
+    CHECK(mpgc_mp_idle_need_after_abandon(0, UINT32_MAX) == UINT32_MAX);
+    CHECK(mpgc_mp_idle_need_after_abandon(0, UINT32_MAX / 3 * 2 + 2) == UINT32_MAX);
+    /* repeated abandons in a 7 ms idle time: the expectation grows past
+     * it within a few tries, so such windows stop opening cycles */
+    uint32_t need = 0;
+    int tries = 0;
+    while (mpgc_mp_idle_worth(0, 1000000, 7000, need) && tries < 100) {
+        need = mpgc_mp_idle_need_after_abandon(need, 7000);
+        tries++;
+    }
+    CHECK_EQ(tries, 1);
+    need = 0;
+    tries = 0;
+    for (uint32_t spent = 1000; mpgc_mp_idle_worth(0, 1000000, 7000, need) && tries < 100; spent += 1000) {
+        need = mpgc_mp_idle_need_after_abandon(need, spent);
+        tries++;
+    }
+    CHECK(tries > 1 && tries < 6);
+}
+
 /* ---- micropython.mem_info() ----------------------------------------------------- */
 
 static void info_text_matches_py_gc(void) {
@@ -368,6 +422,8 @@ int main(void) {
     RUN(sys_tuple_order_and_failures);
     RUN(info_units);
     RUN(info_text_matches_py_gc);
+    RUN(idle_worth_needs_used_memory_and_time);
+    RUN(idle_abandon_asks_for_more_time);
     RUN(area_bytes_policy);
     RUN(dump_matches_py_gc);
     RUN(dump_passes_other_text);

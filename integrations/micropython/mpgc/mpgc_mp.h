@@ -104,4 +104,57 @@ void mpgc_mp_dump_finish(mpgc_mp_dump_t *d);
  * (for modmpgc.c's mpgc.snapshot). */
 bool gc_mpgc_snapshot(mpgc_write_fn write, void *ctx);
 
+/* ---- idle-time collection ----------------------------------------------- */
+
+/* For the port (docs/micropython.md, "Idle-time collection"): call it where
+ * the runtime is about to wait (a sleep, the poll that asyncio waits in),
+ * with the time the wait may take, in microseconds (UINT32_MAX: no limit).
+ * When a collection is worth it (mpgc_mp_idle_worth), it reports the roots
+ * through the port's gc_collect(), runs the collection in slices of
+ * MPGC_MP_IDLE_SLICE_WORDS words until it ends or the budget is used, and
+ * abandons an unfinished cycle before it returns: no cycle is ever open
+ * when the runtime resumes. Returns true when it completed a collection.
+ * Call it only where no Python code can run until it returns: from the
+ * thread that holds the GIL; without a GIL, only while the caller is the
+ * only MicroPython thread, which the port tells with
+ * MICROPY_MPGC_IDLE_ALONE() (without that macro, it does nothing in such
+ * a build). It does nothing while the heap is locked, inside a collection
+ * (a finaliser that sleeps) or while gc.disable() is in force.
+ * Implemented in gc_mpgc.c. */
+bool mpgc_mp_idle(uint32_t budget_us);
+/* For mpgc.idle_stats(): idle collections completed, idle cycles
+ * abandoned, all collections (mpgc_info's count). */
+void gc_mpgc_idle_stats(size_t out[3]);
+
+/* Words of collection work between two looks at the clock: a slice. */
+#ifndef MPGC_MP_IDLE_SLICE_WORDS
+#define MPGC_MP_IDLE_SLICE_WORDS 8192u
+#endif
+/* A collection is worth starting in idle time once this share (percent) of
+ * the memory that was free after the last collection is used again: the
+ * heap is collected about twice as often as out-of-memory collections
+ * would (at 50), while enough is left for the idle time to come before
+ * the heap is full. */
+#ifndef MPGC_MP_IDLE_PERCENT
+#define MPGC_MP_IDLE_PERCENT 50u
+#endif
+/* No cycle is opened with less time than this: the root report and the
+ * first slices would be thrown away. */
+#ifndef MPGC_MP_IDLE_MIN_US
+#define MPGC_MP_IDLE_MIN_US 1000u
+#endif
+
+/* The policy of mpgc_mp_idle, without MicroPython. free_now: bytes free
+ * now; free_after: bytes free after the last collection; need_us: what a
+ * collection is expected to take (0: not known yet). Worth it when at
+ * least MPGC_MP_IDLE_PERCENT of free_after has been used since, and the
+ * budget holds need_us with a quarter to spare (and MPGC_MP_IDLE_MIN_US). */
+bool mpgc_mp_idle_worth(size_t free_now, size_t free_after, uint32_t budget_us,
+                        uint32_t need_us);
+/* The expectation after a cycle was abandoned when spent_us had been
+ * used: more than that, so the next try waits for a longer idle time
+ * (each abandon asks for 1.5x more; a completed collection, idle or not,
+ * resets the expectation to what it took). Saturates at UINT32_MAX. */
+uint32_t mpgc_mp_idle_need_after_abandon(uint32_t need_us, uint32_t spent_us);
+
 #endif /* MPGC_MP_H */
