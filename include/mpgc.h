@@ -191,7 +191,9 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  *  - mpgc_alloc: NULL. mpgc_realloc: NULL, p untouched, reported as
  *    MPGC_BAD_LOCKED. mpgc_free: nothing, reported as MPGC_BAD_LOCKED.
  *  - mpgc_collect, mpgc_sweep_all, mpgc_finish_sweep: 0, nothing done. mpgc_collect_start:
- *    false. mpgc_collect_end: 0 and nothing, except the caller's own end of
+ *    false. mpgc_collect_step, mpgc_idle_step, mpgc_collect_abort: false,
+ *    nothing done; mpgc_write_barrier: nothing (the step is atomic);
+ *    mpgc_in_cycle reads. mpgc_collect_end: 0 and nothing, except the caller's own end of
  *    a three-step collection (never from a callback).
  *  - mpgc_add_region, mpgc_remove_region, mpgc_add_root, mpgc_remove_root,
  *    mpgc_set_finaliser: false, nothing changed.

@@ -99,6 +99,13 @@
 #define MPGC_PROGRESS_WORDS 4096
 #endif
 
+/* 1 (default): collection in steps, incremental (mpgc_collect_step with
+ * mpgc_write_barrier) and idle-time (mpgc_idle_step); docs/design.md
+ * section 8. 0: those calls return false and do nothing, and the checks
+ * for an open cycle on the allocation path compile out. */
+#ifndef MPGC_ENABLE_STEPS
+#define MPGC_ENABLE_STEPS 1
+#endif
 /* Entries of the mark stack kept in the control block (one pointer each).
  * When they are full, their older half moves into free memory
  * (src/markstack.c, at least half of them per free run used); only when

@@ -54,9 +54,11 @@ static inline void zero_blocks(uint8_t *m, size_t n) {
     else memset(m, 0, n * BLOCK);
 }
 
+/* No threshold collection while a cycle in steps is open: the cycle is
+ * the collection (design.md 8). */
 static bool threshold_due(const mpgc_t *gc) {
     return MPGC_ENABLE_THRESHOLD && gc->threshold >= 0 && gc->enabled &&
-           gc->since_collect >= (size_t)gc->threshold;
+           gc->since_collect >= (size_t)gc->threshold && cycle_of(gc) == CYCLE_NONE;
 }
 
 /* Slow path, reached when no run is long enough (the heap is full or
@@ -68,25 +70,20 @@ static bool threshold_due(const mpgc_t *gc) {
  * once no garbage is left, finalisable or not. */
 static MPGC_NOINLINE uint8_t *alloc_slow(mpgc_t *gc, size_t nb, bool growing) {
     if (!gc->enabled) return NULL;
-    do {
+    /* An open incremental cycle is ended first (its final step), and may
+     * have kept garbage that died during it: one more collection then. */
+    bool floating = cycle_of(gc) != CYCLE_NONE;
+    for (;;) {
         mpgc_collect_locked(gc);
         uint8_t *m = mpgc_fl_take(gc, nb, growing);
         if (m) return m;
-    } while (gc->fin_pending > 0);
-    return NULL;
+        if (gc->fin_pending == 0 && !floating) return NULL;
+        floating = false;
+    }
 }
 
-void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
-    if (MPGC_UNLIKELY(gc->lock_depth > 0)) return NULL;
-    if (MPGC_UNLIKELY(gc->cfg.fail_alloc != NULL) &&
-        gc->cfg.fail_alloc(gc, nb * BLOCK, gc->cfg.user))
-        return NULL;
-    if (MPGC_UNLIKELY(threshold_due(gc))) mpgc_collect_locked(gc);
-    bool growing = (flags & MPGC_GROWING) != 0;
-    uint8_t *m = mpgc_fl_take(gc, nb, growing);
-    if (MPGC_UNLIKELY(!m)) m = alloc_slow(gc, nb, growing);
-    if (MPGC_UNLIKELY(!m)) return NULL;
-
+/* Makes the n free blocks at m an allocation (zeroed) with these flags. */
+static inline void claim(mpgc_t *gc, uint8_t *m, size_t nb, unsigned flags) {
     pool_t *p = gc->pools; /* m is in a pool: the first whose end is above it */
     while (m >= p->end) p = p->next;
     size_t b = block_index(p, m);
@@ -97,8 +94,47 @@ void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
     if (nb > 1) tail_set(p, b + 1, nb - 1);
     zero_blocks(m, nb);
     gc->used_blocks += nb;
-    gc->since_collect += nb * BLOCK;
     mpgc_stats_alloc(gc, nb);
+}
+
+static inline void *alloc_unlocked(mpgc_t *gc, size_t nb, unsigned flags) {
+    if (MPGC_UNLIKELY(gc->cfg.fail_alloc != NULL) &&
+        gc->cfg.fail_alloc(gc, nb * BLOCK, gc->cfg.user))
+        return NULL;
+    if (MPGC_UNLIKELY(threshold_due(gc))) mpgc_collect_locked(gc);
+    bool growing = (flags & MPGC_GROWING) != 0;
+    uint8_t *m = mpgc_fl_take(gc, nb, growing);
+    if (MPGC_UNLIKELY(!m)) m = alloc_slow(gc, nb, growing);
+    if (MPGC_UNLIKELY(!m)) return NULL;
+    claim(gc, m, nb, flags);
+    gc->since_collect += nb * BLOCK;
+    return m;
+}
+
+/* With a cycle in steps open: an idle cycle is abandoned (the heap is
+ * about to change); in an incremental one the allocation is black, kept
+ * by the cycle and never scanned (its stores go through the barrier),
+ * unless the allocation had to end the cycle. */
+static MPGC_NOINLINE void *alloc_in_cycle(mpgc_t *gc, size_t nb, unsigned flags) {
+    mpgc_idle_abort(gc);
+    void *m = alloc_unlocked(gc, nb, flags);
+    if (m && cycle_of(gc) != CYCLE_NONE) {
+        word_t bit;
+        mpgc_group_of(gc, m, &bit)->mark |= bit;
+    }
+    return m;
+}
+
+void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
+    if (MPGC_UNLIKELY(gc->lock_depth > 0)) return NULL;
+    if (MPGC_UNLIKELY(cycle_of(gc) != CYCLE_NONE)) return alloc_in_cycle(gc, nb, flags);
+    return alloc_unlocked(gc, nb, flags);
+}
+
+void *mpgc_alloc_internal(mpgc_t *gc, size_t nb) {
+    if (!MPGC_ENABLE_STEPS) return NULL;
+    uint8_t *m = mpgc_fl_take_high(gc, nb);
+    if (m) claim(gc, m, nb, MPGC_NO_SCAN);
     return m;
 }
 
@@ -144,6 +180,13 @@ static void free_object(mpgc_t *gc, pool_t *p, size_t b) {
     mpgc_fl_release(gc, p, b, n);
 }
 
+void mpgc_free_internal(mpgc_t *gc, void *ptr) {
+    if (!MPGC_ENABLE_STEPS) return;
+    size_t b;
+    pool_t *p = mpgc_find_head(gc, ptr, &b);
+    if (p) free_object(gc, p, b);
+}
+
 void mpgc_free(mpgc_t *gc, void *ptr) {
     if (!gc || !ptr) return;
     hook_lock(gc);
@@ -151,6 +194,7 @@ void mpgc_free(mpgc_t *gc, void *ptr) {
     if (gc->lock_depth > 0) {
         report(gc, MPGC_BAD_LOCKED, ptr);
     } else {
+        mpgc_idle_abort(gc);
         pool_t *p = mpgc_find_head(gc, ptr, &b);
         if (p) free_object(gc, p, b);
     }
@@ -201,6 +245,8 @@ static void *realloc_move(mpgc_t *gc, void *ptr, pool_t *p, size_t b, size_t hav
     gc->pin = saved_pin;
     if (!q) return NULL;
     memcpy(q, ptr, have * BLOCK);
+    /* Allocated black, with words the barrier never saw: scan it. */
+    if (cycle_of(gc) != CYCLE_NONE && !(flags & MPGC_NO_SCAN)) mpgc_mark_push(gc, q);
     free_object(gc, p, b);
     return q;
 }
@@ -212,6 +258,7 @@ static void *realloc_locked(mpgc_t *gc, void *ptr, size_t want, bool allow_move)
         report(gc, MPGC_BAD_LOCKED, ptr);
         return NULL;
     }
+    mpgc_idle_abort(gc);
     size_t b;
     pool_t *p = mpgc_find_head(gc, ptr, &b);
     if (!p) return NULL;

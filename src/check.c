@@ -40,7 +40,7 @@ static bool check_pool(const mpgc_t *gc, const pool_t *p, size_t *used, size_t *
         word_t valid = group_valid(p, gi), C = g->tail & ~g->head;
         REQUIRE(((g->head | g->tail | g->mark | g->fin) & ~valid) == 0);
         REQUIRE((g->mark & ~g->head) == 0 && (g->fin & ~g->head) == 0);
-        REQUIRE(gc->phase != PHASE_IDLE || g->mark == 0);
+        REQUIRE(gc->phase != PHASE_IDLE || cycle_of(gc) != CYCLE_NONE || g->mark == 0);
         /* A continuation follows a head or a continuation. */
         word_t prev_alloc = (g->head | g->tail) << 1;
         if (gi > 0) prev_alloc |= (p->groups[gi - 1].head | p->groups[gi - 1].tail) >> (W_BITS - 1);
@@ -157,7 +157,11 @@ static bool check_locked(const mpgc_t *gc) {
     REQUIRE(listed == runs);
     REQUIRE(pools == gc->npools && total == gc->total_blocks && used == gc->used_blocks);
     REQUIRE(gc->nroots <= MPGC_MAX_ROOTS && gc->msp <= MPGC_MARK_STACK_SIZE);
-    REQUIRE(gc->phase != PHASE_IDLE || (gc->msp == 0 && gc->seg == NULL));
+    /* Outside collections and cycles in steps the grey set is empty. */
+    bool between = gc->phase == PHASE_IDLE && cycle_of(gc) == CYCLE_NONE;
+    REQUIRE(!between || (gc->msp == 0 && gc->seg == NULL && !gc->part_lo && !gc->ovf_hi));
+    REQUIRE(gc->cycle <= CYCLE_IDLE && (gc->part_lo == NULL) == (gc->part_hi == NULL));
+    REQUIRE(gc->phase != PHASE_IDLE || !gc->grey_only);
     REQUIRE(gc->phase == PHASE_IDLE || gc->lock_depth > 0);
     REQUIRE(!gc->batch && gc->phase != PHASE_SWEEP); /* mid-update then */
     return true;

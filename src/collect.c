@@ -9,17 +9,14 @@
 static void begin_locked(mpgc_t *gc) {
     gc->lock_depth++;
     gc->phase = PHASE_ROOTS;
-    gc->msp = 0;
-    gc->seg = NULL;
-    gc->seg_fill = 0;
-    gc->ovf_lo = gc->ovf_hi = NULL;
-    gc->rescan_pos = NULL;
+    mpgc_grey_reset(gc);
 }
 
 /* Phase 3: sweep, unlock. */
 static size_t sweep_locked(mpgc_t *gc) {
     gc->phase = PHASE_SWEEP;
     size_t freed = mpgc_sweep(gc);
+    gc->cycle = CYCLE_NONE;
     gc->phase = PHASE_IDLE;
     gc->lock_depth--;
     gc->since_collect = 0;
@@ -33,16 +30,30 @@ static size_t end_locked(mpgc_t *gc) {
     return sweep_locked(gc);
 }
 
+/* A collection; with a cycle in steps open, that cycle's final step: its
+ * grey set is kept, the roots are taken again (step.c). */
 size_t mpgc_collect_locked(mpgc_t *gc) {
-    begin_locked(gc);
+    if (cycle_of(gc) == CYCLE_NONE) {
+        begin_locked(gc);
+    } else {
+        gc->lock_depth++;
+        gc->phase = PHASE_ROOTS;
+    }
     mpgc_mark_roots(gc);
     return end_locked(gc);
+}
+
+/* Calls that need every collection whole abandon an open cycle first. */
+static bool whole_locked(mpgc_t *gc) {
+    if (gc->lock_depth > 0) return false;
+    if (cycle_of(gc) != CYCLE_NONE) mpgc_cycle_abort(gc);
+    return true;
 }
 
 size_t mpgc_collect(mpgc_t *gc) {
     if (!gc) return 0;
     hook_lock(gc);
-    size_t freed = gc->lock_depth > 0 ? 0 : mpgc_collect_locked(gc);
+    size_t freed = whole_locked(gc) ? mpgc_collect_locked(gc) : 0;
     hook_unlock(gc);
     return freed;
 }
@@ -50,7 +61,7 @@ size_t mpgc_collect(mpgc_t *gc) {
 bool mpgc_collect_start(mpgc_t *gc) {
     if (!gc) return false;
     hook_lock(gc);
-    if (gc->lock_depth > 0) {
+    if (!whole_locked(gc)) {
         hook_unlock(gc);
         return false;
     }
@@ -83,7 +94,7 @@ size_t mpgc_sweep_all(mpgc_t *gc) {
     if (!gc) return 0;
     hook_lock(gc);
     size_t freed = 0;
-    if (gc->lock_depth == 0) {
+    if (whole_locked(gc)) {
         begin_locked(gc);
         mpgc_finalise_all(gc);
         freed = sweep_locked(gc);
@@ -98,6 +109,7 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on) {
     size_t b;
     /* Refused during a collection: a finaliser that re-armed an object
      * could make the one being finalised run twice. */
+    if (gc->phase == PHASE_IDLE) mpgc_idle_abort(gc);
     pool_t *pool = gc->phase == PHASE_IDLE ? mpgc_find_head(gc, p, &b) : NULL;
     if (pool) {
         group_t *g = &pool->groups[b / W_BITS];

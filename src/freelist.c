@@ -343,6 +343,18 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
     return m;
 }
 
+uint8_t *mpgc_fl_take_high(mpgc_t *gc, size_t n) {
+    if (!MPGC_ENABLE_STEPS) return NULL;
+    if (first_fit(gc)) return take_first_fit(gc, n);
+    current_retire(gc);
+    /* Indexing upwards only until a run fits, as small requests do: this
+     * is called inside a collection step, which must stay short (indexing
+     * the whole band after a sweep of 32 MiB took 1-2 ms). */
+    run_t *r;
+    while (!(r = find_fit(gc, n, true)) && gc->idx_lo) index_up(gc, n);
+    return r ? carve(gc, r, n, true) : NULL;
+}
+
 uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n) {
     run_t *r = gc->bins[n - 1];
     unlink_run(gc, r, n - 1);

@@ -100,6 +100,7 @@ bool mpgc_add_region(mpgc_t *gc, void *mem, size_t size) {
     for (pool_t *q = gc->pools; q; q = q->next)
         overlaps |= lo < q->region_hi && q->region_lo < hi;
     if (!overlaps && gc->phase == PHASE_IDLE) {
+        mpgc_idle_abort(gc);
         pool_t *p = pool_layout(lo, hi);
         if (p) {
             pool_link(gc, p);
@@ -132,6 +133,8 @@ bool mpgc_remove_region(mpgc_t *gc, void *mem) {
     pool_t *p = gc->pools;
     while (p && p->region_lo != (uint8_t *)mem) p = p->next;
     bool first = p && (uint8_t *)gc >= p->region_lo && (uint8_t *)gc < p->region_hi;
+    /* An open cycle's grey set may point into p: abandoned first. */
+    if (p && !first && gc->phase == PHASE_IDLE && cycle_of(gc) != CYCLE_NONE) mpgc_cycle_abort(gc);
     if (p && !first && gc->phase == PHASE_IDLE && mpgc_next_used(p, 0) == p->nblocks) {
         mpgc_fl_forget(gc, p);
         pool_unlink(gc, p);

@@ -135,6 +135,15 @@ struct mpgc {
     const uint8_t *rescan_hi;  /* and its end, extended by later overflows */
     size_t work;               /* collection work since the last progress call */
 
+    /* Collection in steps (step.c, design.md 8). Between the steps of an
+     * open cycle phase is IDLE and the grey set (stack, segments, part,
+     * overflow range) persists. */
+    uint8_t cycle;             /* CYCLE_*: the open cycle's mode */
+    bool grey_only;            /* marking greys without tracing (a cycle's
+                                  roots; mpgc_mark_range between steps) */
+    const word_t *part_lo;     /* the unscanned rest [part_lo, part_hi) of */
+    const word_t *part_hi;     /* an object a step's budget cut (NULL: none) */
+
     /* Ordered finalisation (finalise.c). While `batch` is set, tracing
      * visits unreachable objects through their fin bit instead of marking
      * them, and records which of the batch's members it reached. */
@@ -155,6 +164,19 @@ enum {
     PHASE_FINALISE, /* running finalisers: marking still allowed */
     PHASE_SWEEP     /* freeing: the tables are mid-update */
 };
+
+/* The open cycle of a collection in steps (step.c). */
+enum {
+    CYCLE_NONE = 0,
+    CYCLE_INCREMENTAL, /* the runtime runs between steps, with the barrier */
+    CYCLE_IDLE         /* the runtime does not run between slices */
+};
+
+/* The open cycle's mode: always CYCLE_NONE when steps are compiled out, so
+ * that every test for an open cycle compiles out with them. */
+static inline unsigned cycle_of(const mpgc_t *gc) {
+    return MPGC_ENABLE_STEPS ? gc->cycle : (unsigned)CYCLE_NONE;
+}
 
 /* Calls a user callback. While any runs, mpgc_collect_end does nothing: it
  * pairs only with a collect_start that returned true outside callbacks. */
@@ -274,6 +296,9 @@ void mpgc_fl_remove(mpgc_t *gc, run_t *r);
 void mpgc_fl_reset(mpgc_t *gc);
 /* mpgc_fl_take's slow path: the whole placement policy (design.md 2). */
 uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing);
+/* mpgc_alloc_internal's placement: the high end of a run of n's class or
+ * above, the whole index considered; leaves the reserve's state alone. */
+uint8_t *mpgc_fl_take_high(mpgc_t *gc, size_t n);
 /* Takes the head of exact class n-1, which must be non-empty. */
 uint8_t *mpgc_fl_take_exact(mpgc_t *gc, size_t n);
 /* Frees [b, b+n) of pool p (bits already cleared): coalesces and indexes. */
@@ -326,6 +351,12 @@ static inline uint8_t *mpgc_fl_take(mpgc_t *gc, size_t n, bool growing) {
  * realloc of a growing object (placed where it has room to grow). */
 #define MPGC_GROWING 0x100u
 void *mpgc_alloc_locked(mpgc_t *gc, size_t nblocks, unsigned flags);
+/* Blocks for the collector itself (the grey set's segments in an
+ * incremental cycle): a no-scan allocation taken from the high end of a
+ * run, without collecting, counting toward the threshold or feeding the
+ * placement's reserve. NULL when no run is long enough. */
+void *mpgc_alloc_internal(mpgc_t *gc, size_t nblocks);
+void mpgc_free_internal(mpgc_t *gc, void *p);
 /* Validates p as the start of an allocation; reports and returns NULL. */
 pool_t *mpgc_find_head(const mpgc_t *gc, const void *p, size_t *head);
 
@@ -352,6 +383,17 @@ void mpgc_mark_drain(mpgc_t *gc);
  * visiting while a pending trace runs (gc->batch set). */
 void mpgc_trace_contents(mpgc_t *gc, const void *obj);
 
+/* Traces from the grey set until it is empty or about `budget` words of
+ * objects are scanned; returns what is left of the budget: 0 when the
+ * budget ran out first (the grey set may not be empty). */
+size_t mpgc_mark_some(mpgc_t *gc, size_t budget);
+/* Empties the grey set (nothing traced, marks kept). */
+void mpgc_grey_reset(mpgc_t *gc);
+/* Marks and greys the allocation the word v designates (the barrier). */
+void mpgc_mark_grey(mpgc_t *gc, const void *v);
+/* Greys obj, a marked scannable head, to be scanned (again). */
+void mpgc_mark_push(mpgc_t *gc, const void *obj);
+
 /* ---- markstack.c: the mark stack's spill into free runs ---------------- */
 /* The in-block stack is full: moves its older half into free memory. False
  * when free memory is used up (mark.c then falls back to overflow rescans). */
@@ -359,6 +401,18 @@ bool mpgc_ms_spill(mpgc_t *gc);
 /* The in-block stack is empty: takes back the newest spilled entries.
  * False when nothing is spilled. */
 bool mpgc_ms_refill(mpgc_t *gc);
+/* Drops every spilled entry, giving back the segments that are
+ * allocations (an abandoned cycle). */
+void mpgc_ms_discard(mpgc_t *gc);
+
+/* ---- step.c ------------------------------------------------------------ */
+/* Abandons the open cycle: marks cleared, grey set emptied, nothing freed. */
+void mpgc_cycle_abort(mpgc_t *gc);
+/* Entry points that could change the heap call this first: an idle cycle
+ * relies on the heap not changing between its slices. */
+static inline void mpgc_idle_abort(mpgc_t *gc) {
+    if (MPGC_UNLIKELY(cycle_of(gc) == CYCLE_IDLE)) mpgc_cycle_abort(gc);
+}
 
 /* ---- roots.c ----------------------------------------------------------- */
 void mpgc_mark_roots(mpgc_t *gc);

@@ -129,7 +129,7 @@ static void visit_candidate(mpgc_t *gc, word_t v) {
     push(gc, block_ptr(p, b));
 }
 
-static void drain_stack(mpgc_t *gc);
+static void drain_all(mpgc_t *gc);
 
 /* Every aligned word in [lo, hi). Not instrumented: it reads whole stacks.
  * Root words are taken ROOT_BATCH at a time and what they reach is traced
@@ -143,7 +143,7 @@ MPGC_NO_SANITIZE void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi
     uintptr_t a = ((uintptr_t)lo + sizeof(word_t) - 1) & ~(uintptr_t)(sizeof(word_t) - 1);
     for (const volatile word_t *w = (const word_t *)a; (const void *)(w + 1) <= hi; w++) {
         mark_candidate(gc, *w);
-        if (gc->msp >= ROOT_BATCH) drain_stack(gc);
+        if (gc->msp >= ROOT_BATCH && !gc->grey_only) drain_all(gc);
     }
 }
 
@@ -169,11 +169,15 @@ static inline const word_t *object_words(const mpgc_t *gc, const uint8_t *obj, s
     return (const word_t *)(const void *)obj;
 }
 
+static void scan_words(mpgc_t *gc, const word_t *w, size_t n) {
+    for (size_t i = 0; i < n; i++) mark_candidate(gc, w[i]);
+    progress_add(gc, n);
+}
+
 static void scan_object(mpgc_t *gc, const uint8_t *obj) {
     size_t n;
     const word_t *w = object_words(gc, obj, &n);
-    for (size_t i = 0; i < n; i++) mark_candidate(gc, w[i]);
-    progress_add(gc, n);
+    scan_words(gc, w, n);
 }
 
 static void scan_pending(mpgc_t *gc, const uint8_t *obj) {
@@ -188,7 +192,13 @@ static void drain_pending(mpgc_t *gc) {
     while (can_pop(gc)) scan_pending(gc, gc->mark_stack[--gc->msp]);
 }
 
-static void drain_stack(mpgc_t *gc) {
+/* Traces from the stack until it is empty or, when `budgeted`, `budget`
+ * words have been scanned; returns what is left of the budget (0: the
+ * stack may not be empty). An object longer than what is left is scanned
+ * in part and its rest kept in part_lo/part_hi; the objects waiting in the
+ * FIFO go back on the stack. Inline twice, so that stop-the-world marking
+ * (drain_all) pays nothing for the budget. */
+static inline size_t drain(mpgc_t *gc, size_t budget, const bool budgeted) {
     const uint8_t *fifo[PREFETCH_DEPTH];
     unsigned head = 0, n = 0;
     for (;;) {
@@ -197,12 +207,30 @@ static void drain_stack(mpgc_t *gc) {
             PREFETCH(o);
             fifo[(head + n++) % PREFETCH_DEPTH] = o;
         }
-        if (n == 0) return;
+        if (n == 0) return budget;
         const uint8_t *o = fifo[head];
         head = (head + 1) % PREFETCH_DEPTH;
         n--;
-        scan_object(gc, o);
+        size_t words;
+        const word_t *w = object_words(gc, o, &words);
+        if (budgeted && words >= budget) {
+            scan_words(gc, w, budget);
+            if (words > budget) {
+                gc->part_lo = w + budget;
+                gc->part_hi = w + words;
+            }
+            while (n > 0) push(gc, fifo[(head + --n) % PREFETCH_DEPTH]);
+            return 0;
+        }
+        scan_words(gc, w, words);
+        if (budgeted) budget -= words;
     }
+}
+
+static MPGC_NOINLINE void drain_all(mpgc_t *gc) { (void)drain(gc, SIZE_MAX, false); }
+
+static MPGC_NOINLINE size_t drain_budget(mpgc_t *gc, size_t budget) {
+    return drain(gc, budget, MPGC_ENABLE_STEPS);
 }
 
 /* One pass over [lo, hi]: rescan every marked (in a pending trace:
@@ -232,7 +260,7 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
                 drain_pending(gc);
             } else {
                 scan_object(gc, block_ptr(p, b));
-                drain_stack(gc);
+                drain_all(gc);
             }
             b++;
         }
@@ -240,15 +268,49 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
     gc->rescan_pos = NULL;
 }
 
-void mpgc_mark_drain(mpgc_t *gc) {
-    if (tracing_pending(gc)) drain_pending(gc);
-    else drain_stack(gc);
-    while (gc->ovf_hi) {
+/* The rest of an object a step's budget cut, first: it is the oldest
+ * grey entry. */
+static size_t scan_part(mpgc_t *gc, size_t budget) {
+    const word_t *w = gc->part_lo;
+    size_t left = (size_t)(gc->part_hi - w), k = left < budget ? left : budget;
+    if (k < left) gc->part_lo = w + k;
+    else gc->part_lo = gc->part_hi = NULL;
+    scan_words(gc, w, k);
+    return budget - k;
+}
+
+size_t mpgc_mark_some(mpgc_t *gc, size_t budget) {
+    if (MPGC_ENABLE_STEPS && MPGC_UNLIKELY(gc->part_lo != NULL)) budget = scan_part(gc, budget);
+    while (budget > 0) {
+        if (tracing_pending(gc)) drain_pending(gc);
+        else if (budget == SIZE_MAX) drain_all(gc);
+        else budget = drain_budget(gc, budget);
+        if (budget == 0 || !gc->ovf_hi) break;
+        /* The fallback rescans are not cut by the budget (design.md 3). */
         const uint8_t *lo = gc->ovf_lo, *hi = gc->ovf_hi;
         gc->ovf_lo = gc->ovf_hi = NULL;
         rescan_range(gc, lo, hi);
     }
+    return budget;
 }
+
+/* Traces to the end, except while a cycle's roots are only greyed. */
+void mpgc_mark_drain(mpgc_t *gc) {
+    if (!gc->grey_only) (void)mpgc_mark_some(gc, SIZE_MAX);
+}
+
+void mpgc_grey_reset(mpgc_t *gc) {
+    gc->msp = 0;
+    gc->seg = NULL;
+    gc->seg_fill = 0;
+    gc->ovf_lo = gc->ovf_hi = NULL;
+    gc->rescan_pos = NULL;
+    gc->part_lo = gc->part_hi = NULL;
+}
+
+void mpgc_mark_grey(mpgc_t *gc, const void *v) { mark_candidate(gc, (word_t)v); }
+
+void mpgc_mark_push(mpgc_t *gc, const void *obj) { push(gc, (const uint8_t *)obj); }
 
 void mpgc_mark_object(mpgc_t *gc, const void *obj) {
     mark_candidate(gc, (word_t)obj);
@@ -266,13 +328,24 @@ void mpgc_trace_contents(mpgc_t *gc, const void *obj) {
 
 /* Marking is open while roots are taken and while finalisers run (marking
  * more only keeps more alive); the sweep has started clearing marks, and a
- * pending trace uses the tables differently: ignored then. */
+ * pending trace uses the tables differently: ignored then. Between the
+ * steps of a cycle it greys, under the thread hook (the steps trace). */
 void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes) {
-    if (!gc || !start || tracing_pending(gc)) return;
-    if (gc->phase == PHASE_IDLE || gc->phase == PHASE_SWEEP) return;
+    if (!gc || !start || tracing_pending(gc) || gc->phase == PHASE_SWEEP) return;
     const uint8_t *lo = (const uint8_t *)start;
     const uint8_t *hi = (uintptr_t)lo + nbytes < (uintptr_t)lo ? (const uint8_t *)UINTPTR_MAX
                                                              : lo + nbytes;
-    mpgc_mark_words(gc, lo, hi);
-    mpgc_mark_drain(gc);
+    if (gc->phase != PHASE_IDLE) {
+        mpgc_mark_words(gc, lo, hi);
+        mpgc_mark_drain(gc);
+        return;
+    }
+    if (!MPGC_ENABLE_STEPS) return;
+    hook_lock(gc);
+    if (cycle_of(gc) != CYCLE_NONE && gc->phase == PHASE_IDLE) {
+        gc->grey_only = true;
+        mpgc_mark_words(gc, lo, hi);
+        gc->grey_only = false;
+    }
+    hook_unlock(gc);
 }

@@ -19,6 +19,12 @@
  * segment holding the newest spilled entries; it is NULL exactly when
  * nothing is spilled. A segment's successor, once found, is kept in it, so
  * going back and forth between two segments costs O(1).
+ *
+ * In an incremental cycle the runtime allocates between steps, so free
+ * runs are not scratch space: segments are then allocations of their own
+ * (mpgc_alloc_internal, no-scan, OWN_BLOCKS blocks, same layout, the run
+ * header words unused), given back as soon as they are emptied. A segment
+ * is one of those exactly when its first block is a head.
  */
 #include "internal.h"
 
@@ -32,6 +38,10 @@ enum { SEG_PREV = HEADER_WORDS, SEG_PREV_FILL, SEG_BLOCKS, SEG_NEXT, SEG_ENTRIES
 
 _Static_assert(sizeof(run_t) == HEADER_WORDS * WORD_BYTES, "segment layout assumes a 3-word run header");
 _Static_assert(sizeof(void *) == WORD_BYTES, "entries are stored as words");
+
+/* An incremental cycle's segments: at least a large request, so that they
+ * are carved from the high ends of runs, away from small objects. */
+#define OWN_BLOCKS (MPGC_LARGE_BLOCKS > SEG_MIN ? (size_t)MPGC_LARGE_BLOCKS : SEG_MIN)
 
 static word_t *entries(word_t *seg) { return seg + SEG_ENTRIES; }
 
@@ -89,13 +99,23 @@ static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
     return gc->idx_lo ? stretch_from(gc, gc->idx_lo, n) : NULL;
 }
 
+static bool owned(const mpgc_t *gc, const word_t *seg) {
+    word_t bit;
+    return (mpgc_group_of(gc, seg, &bit)->head & bit) != 0;
+}
+
+static word_t *own_segment(mpgc_t *gc, size_t *n) {
+    *n = OWN_BLOCKS;
+    return (word_t *)mpgc_alloc_internal(gc, OWN_BLOCKS);
+}
+
 bool mpgc_ms_spill(mpgc_t *gc) {
     word_t *seg = gc->seg;
     if (!seg || gc->seg_fill + HALF > capacity(seg)) {
         word_t *next = seg ? (word_t *)seg[SEG_NEXT] : NULL;
         if (!next) {
             size_t n;
-            next = next_segment(gc, seg, &n);
+            next = cycle_of(gc) == CYCLE_INCREMENTAL ? own_segment(gc, &n) : next_segment(gc, seg, &n);
             if (!next) return false;
             next[SEG_BLOCKS] = n;
             next[SEG_NEXT] = 0;
@@ -121,8 +141,23 @@ bool mpgc_ms_refill(mpgc_t *gc) {
     memcpy(gc->mark_stack, entries(seg) + gc->seg_fill, k * sizeof gc->mark_stack[0]);
     gc->msp = k;
     if (gc->seg_fill == 0) {
-        gc->seg = (word_t *)seg[SEG_PREV];
+        word_t *prev = (word_t *)seg[SEG_PREV];
+        gc->seg = prev;
         gc->seg_fill = seg[SEG_PREV_FILL];
+        if (cycle_of(gc) == CYCLE_INCREMENTAL && owned(gc, seg)) { /* given back: the chain forgets it */
+            if (prev) prev[SEG_NEXT] = 0;
+            mpgc_free_internal(gc, seg);
+        }
     }
     return true;
+}
+
+void mpgc_ms_discard(mpgc_t *gc) {
+    if (!MPGC_ENABLE_STEPS) return;
+    for (word_t *seg = gc->seg, *prev; seg; seg = prev) {
+        prev = (word_t *)seg[SEG_PREV];
+        if (owned(gc, seg)) mpgc_free_internal(gc, seg);
+    }
+    gc->seg = NULL;
+    gc->seg_fill = 0;
 }

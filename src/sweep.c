@@ -135,7 +135,11 @@ size_t mpgc_sweep(mpgc_t *gc) {
 size_t mpgc_finish_sweep(mpgc_t *gc) {
     if (!gc) return 0;
     hook_lock(gc);
-    size_t runs = gc->phase == PHASE_IDLE ? mpgc_fl_index_all(gc) : 0;
+    size_t runs = 0;
+    if (gc->phase == PHASE_IDLE) {
+        mpgc_idle_abort(gc); /* its grey set may lie in the band's free runs */
+        runs = mpgc_fl_index_all(gc);
+    }
     hook_unlock(gc);
     return runs;
 }

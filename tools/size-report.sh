@@ -5,7 +5,7 @@
 # Builds src/*.c (the engine only: not port/, tests/ or tools/) with
 #   arm-none-eabi-gcc -std=c11 -Os -mthumb -mcpu=cortex-m4
 # in two configurations:
-#   minimal  MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT=0
+#   minimal  MPGC_ENABLE_FINALISERS/THRESHOLD/SPLIT_HEAP/LOCK_HOOKS/STATS/FIRST_FIT/PROGRESS/SNAPSHOT/STEPS=0
 #   full     the defaults of include/mpgc_config.h (all of them on)
 # and prints text/data/bss per file and in total (arm-none-eabi-size), the
 # largest functions (arm-none-eabi-nm --size-sort), and the RAM figures of
@@ -32,7 +32,7 @@ done
 
 CFLAGS="-std=c11 -Os -mthumb -mcpu=cortex-m4"
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
-MINIMAL="-DMPGC_ENABLE_FINALISERS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SPLIT_HEAP=0 -DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_STATS=0 -DMPGC_ENABLE_FIRST_FIT=0 -DMPGC_ENABLE_PROGRESS=0 -DMPGC_ENABLE_SNAPSHOT=0"
+MINIMAL="-DMPGC_ENABLE_FINALISERS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SPLIT_HEAP=0 -DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_STATS=0 -DMPGC_ENABLE_FIRST_FIT=0 -DMPGC_ENABLE_PROGRESS=0 -DMPGC_ENABLE_SNAPSHOT=0 -DMPGC_ENABLE_STEPS=0"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 

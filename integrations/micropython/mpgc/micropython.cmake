@@ -66,6 +66,7 @@ set(MPGC_ENGINE_SOURCES
     ${MPGC_ROOT}/src/finalise.c
     ${MPGC_ROOT}/src/markstack.c
     ${MPGC_ROOT}/src/sweep.c
+    ${MPGC_ROOT}/src/step.c
     ${MPGC_ROOT}/src/collect.c
     ${MPGC_ROOT}/src/stats.c
     ${MPGC_ROOT}/src/check.c

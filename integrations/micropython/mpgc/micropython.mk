@@ -58,7 +58,7 @@ endif
 
 MPGC_LIB_C := $(MPGC_MP_DIR)/mpgc_mp.c \
 	$(addprefix $(MPGC_ROOT)/src/,heap.c freelist.c alloc.c mark.c roots.c \
-		finalise.c markstack.c sweep.c collect.c stats.c check.c snapshot.c) \
+		finalise.c markstack.c sweep.c collect.c step.c stats.c check.c snapshot.c) \
 	$(MPGC_ROOT)/port/sysmem_$(MPGC_SYSMEM).c
 # MPGC_MP_TRACE=1: record every gc_alloc, gc_free, gc_realloc and collection
 # as a trace for `mpgc replay` (docs/fragmentation.md); unix writes to the
