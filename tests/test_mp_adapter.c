@@ -144,31 +144,35 @@ static void idle_worth_needs_used_memory_and_time(void) {
     CHECK(mpgc_mp_idle_worth(0, after, UINT32_MAX, UINT32_MAX / 5 * 4));
 }
 
-static void idle_abandon_asks_for_more_time(void) {
-    /* more than what was spent, 1.5x, never less than before */
-    CHECK_EQ(mpgc_mp_idle_need_after_abandon(0, 4000), 6000);
-    CHECK_EQ(mpgc_mp_idle_need_after_abandon(9000, 4000), 9000);
-    CHECK_EQ(mpgc_mp_idle_need_after_abandon(5000, 4000), 6000);
-    CHECK_EQ(mpgc_mp_idle_need_after_abandon(0, 0), 0);
-    /* saturates */
-    CHECK(mpgc_mp_idle_need_after_abandon(0, UINT32_MAX) == UINT32_MAX);
-    CHECK(mpgc_mp_idle_need_after_abandon(0, UINT32_MAX / 3 * 2 + 2) == UINT32_MAX);
-    /* repeated abandons in a 7 ms idle time: the expectation grows past
-     * it within a few tries, so such windows stop opening cycles */
-    uint32_t need = 0;
-    int tries = 0;
-    while (mpgc_mp_idle_worth(0, 1000000, 7000, need) && tries < 100) {
-        need = mpgc_mp_idle_need_after_abandon(need, 7000);
-        tries++;
-    }
-    CHECK_EQ(tries, 1);
+static void idle_need_follows_collections(void) {
+    /* a collection done: its time, then the mean with what was expected */
+    CHECK_EQ(mpgc_mp_idle_need(0, 4000, true), 4000);
+    CHECK_EQ(mpgc_mp_idle_need(4000, 2000, true), 3000);
+    CHECK_EQ(mpgc_mp_idle_need(2000, 9000, true), 5500);
+    CHECK(mpgc_mp_idle_need(UINT32_MAX, UINT32_MAX, true) == UINT32_MAX); /* no overflow */
+    /* one slow run (the OS took the CPU) is halved away by the next ones */
+    uint32_t need = mpgc_mp_idle_need(2000, 12000, true);
+    CHECK_EQ(need, 7000);
+    need = mpgc_mp_idle_need(mpgc_mp_idle_need(need, 2000, true), 2000, true);
+    CHECK(need < 3500);
+    /* abandoned: at least what was spent, never less than before */
+    CHECK_EQ(mpgc_mp_idle_need(0, 4000, false), 4000);
+    CHECK_EQ(mpgc_mp_idle_need(9000, 4000, false), 9000);
+    CHECK_EQ(mpgc_mp_idle_need(3000, 4000, false), 4000);
+    /* a cycle that needs 12 ms, tried in idle times of up to 9 ms: each
+     * abandon (after all but the last slice's worth of the budget) asks
+     * for 1.25x more, so within a few tries no such idle time opens one */
     need = 0;
-    tries = 0;
-    for (uint32_t spent = 1000; mpgc_mp_idle_worth(0, 1000000, 7000, need) && tries < 100; spent += 1000) {
-        need = mpgc_mp_idle_need_after_abandon(need, spent);
+    int tries = 0;
+    for (uint32_t budget = 2000; tries < 100; budget = budget % 9000 + 1000) {
+        if (!mpgc_mp_idle_worth(0, 1000000, budget, need)) continue;
+        need = mpgc_mp_idle_need(need, budget - 200, false);
         tries++;
+        if (need + need / 4 > 9000) break;
     }
-    CHECK(tries > 1 && tries < 6);
+    CHECK(tries > 1 && tries < 10);
+    CHECK(!mpgc_mp_idle_worth(0, 1000000, 9000, need));
+    CHECK(mpgc_mp_idle_worth(0, 1000000, UINT32_MAX, need)); /* "no limit" still does */
 }
 
 /* ---- micropython.mem_info() ----------------------------------------------------- */
@@ -423,7 +427,7 @@ int main(void) {
     RUN(info_units);
     RUN(info_text_matches_py_gc);
     RUN(idle_worth_needs_used_memory_and_time);
-    RUN(idle_abandon_asks_for_more_time);
+    RUN(idle_need_follows_collections);
     RUN(area_bytes_policy);
     RUN(dump_matches_py_gc);
     RUN(dump_passes_other_text);

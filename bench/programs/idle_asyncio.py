@@ -4,34 +4,46 @@
 #  - tick: wakes every 10 ms (absolute schedule) and records how late it
 #    woke, in microseconds: the pause the control loop sees;
 #  - sensor (every 11 ms), network (every 23 ms), logger (every 37 ms):
-#    the allocation, a mix of dicts, lists, tuples, strings and bytes.
-#    Each run replaces part of a long-lived store (40 % of the heap in
-#    records: a pointer-dense live set that every collection marks), so the
-#    heap fills and is collected every second or so.
+#    the allocation, a mix of dicts, lists, tuples, strings and bytes,
+#    about 3 MB/s. Each run replaces records of a long-lived store (75 % of
+#    the heap: a pointer-dense live set that every collection marks, and
+#    that the replacements scatter over the heap), so an 8 MB heap fills
+#    and is collected two or three times a second.
 #  The periods are prime to the tick's, so the other tasks' runs, and the
-#  collections they trigger, fall at every phase of the tick.
+#  collections they trigger, fall at every phase of the tick; the loop is
+#  idle between runs (waiting in select.poll), for up to 9 ms at a time.
 #
-# Prints the lateness (p50, p99, max, in ms), the task runs that took more
-# than STALL_US ("stalls": a collection triggered by an allocation, or the
-# OS taking the CPU) and, on a build with the `mpgc` module and idle-time
-# collection, the adapter's counts: idle collections, abandoned idle
-# cycles, all collections.
+# Prints the lateness (p50, p99, max, in ms), the longest run of the other
+# tasks (run_max_ms: a collection an allocation triggered shows there
+# whole, whatever its phase), the runs that took more than STALL_US
+# ("stalls": such a collection, or the OS taking the CPU), the time of a
+# full gc.collect() before and after the run (collect_ms), and, on a build
+# with the `mpgc` module, the adapter's counts: idle collections completed,
+# idle cycles abandoned, all collections (the program's own gc.collect()
+# calls, 7, included).
 #
-# Run: micropython -X heapsize=8M bench/programs/idle_asyncio.py [TICKS]
+# Run: micropython -X heapsize=8M bench/programs/idle_asyncio.py [TICKS [nogc]]
 # (TICKS: default 2000, 20 s). Needs a port whose ticks_us() and
 # ticks_ms() read one clock (unix: both count from the same monotonic
-# time), so that a due time in ms is exact in us.
+# time), so that a due time in ms is exact in us. The loop's own floor:
+# asyncio waits in whole milliseconds from a time truncated to the
+# millisecond, so a tick wakes 0-1 ms after its due time (p50 about 0.6 ms)
+# with no collection at all.
 import asyncio, gc, sys
 from asyncio import core
 from time import ticks_ms, ticks_us, ticks_diff, ticks_add
 
 TICKS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+# "nogc": the floor, no collection at all: the store is sized for an 8 MB
+# heap and collection is disabled during the run (give a heap that holds
+# everything the run allocates: -X heapsize=128M for 3000 ticks).
+NOGC = len(sys.argv) > 2 and sys.argv[2] == "nogc"
 PERIOD = 10  # ms
 STALL_US = 2000
-REPLACE = 48  # records the sensor replaces per run (network 2x, logger 3x)
-LIVE_PERCENT = 55  # the long-lived store, share of the heap
+REPLACE = 24  # records the sensor replaces per run (network 2x, logger 3x)
+LIVE_PERCENT = 75  # the long-lived store, share of the heap
 
-heap = gc.mem_free() + gc.mem_alloc()
+heap = 8 << 20 if NOGC else gc.mem_free() + gc.mem_alloc()
 x = 12345
 
 
@@ -102,7 +114,7 @@ async def sensor():
             i = rnd(N)
             store[i] = record(i)
         timed(t0)
-        await asyncio.sleep_ms(21)
+        await asyncio.sleep_ms(11)
 
 
 async def network():
@@ -120,7 +132,7 @@ async def network():
             store[i] = record(i)
         del parsed
         timed(t0)
-        await asyncio.sleep_ms(53)
+        await asyncio.sleep_ms(23)
 
 
 async def logger():
@@ -135,7 +147,7 @@ async def logger():
             i = rnd(N)
             store[i] = record(i)
         timed(t0)
-        await asyncio.sleep_ms(97)
+        await asyncio.sleep_ms(37)
 
 
 async def main():
@@ -144,8 +156,11 @@ async def main():
 
 assert abs(ticks_diff(ticks_us(), ticks_ms() * 1000)) < 2000, "ticks_us and ticks_ms read different clocks"
 t_start = ticks_ms()
+if NOGC:
+    gc.disable()
 asyncio.run(main())
 elapsed = ticks_diff(ticks_ms(), t_start)
+gc.enable()
 
 # The same full collection again, now that the store is scattered.
 full_end = []

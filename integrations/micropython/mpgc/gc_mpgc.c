@@ -595,7 +595,7 @@ static void collect_for_alloc(void) {
     trace_auto(true);
     uint32_t t0 = (uint32_t)mp_hal_ticks_us();
     gc_collect();
-    IDLE_NEED_US = (uint32_t)mp_hal_ticks_us() - t0;
+    IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, (uint32_t)mp_hal_ticks_us() - t0, true);
     trace_auto(false);
     GC_ENTER();
 }
@@ -833,13 +833,13 @@ bool mpgc_mp_idle(uint32_t budget_us) {
         if (!mpgc_in_cycle(heap()) ||
             (budget_us != UINT32_MAX && (uint64_t)spent + 2u * longest > budget_us)) {
             mpgc_collect_abort(heap()); /* nothing freed; marks cleared */
-            IDLE_NEED_US = mpgc_mp_idle_need_after_abandon((uint32_t)IDLE_NEED_US, spent);
+            IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, spent, false);
             idle_abandoned++;
             GC_EXIT();
             return false;
         }
     }
-    IDLE_NEED_US = now_us() - t0;
+    IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, now_us() - t0, true);
     idle_done++;
     threshold_restart();
     trace_auto(true);

@@ -118,10 +118,9 @@ bool mpgc_mp_idle_worth(size_t free_now, size_t free_after, uint32_t budget_us,
     return budget_us >= want;
 }
 
-uint32_t mpgc_mp_idle_need_after_abandon(uint32_t need_us, uint32_t spent_us) {
-    uint64_t more = (uint64_t)spent_us + spent_us / 2u;
-    if (more > UINT32_MAX) more = UINT32_MAX;
-    return need_us > more ? need_us : (uint32_t)more;
+uint32_t mpgc_mp_idle_need(uint32_t need_us, uint32_t took_us, bool ended) {
+    if (!ended) return need_us > took_us ? need_us : took_us;
+    return need_us == 0 ? took_us : (uint32_t)(((uint64_t)need_us + took_us) / 2u);
 }
 
 /* ---- heap map ------------------------------------------------------------ */

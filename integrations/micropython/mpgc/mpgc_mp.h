@@ -151,10 +151,12 @@ void gc_mpgc_idle_stats(size_t out[3]);
  * budget holds need_us with a quarter to spare (and MPGC_MP_IDLE_MIN_US). */
 bool mpgc_mp_idle_worth(size_t free_now, size_t free_after, uint32_t budget_us,
                         uint32_t need_us);
-/* The expectation after a cycle was abandoned when spent_us had been
- * used: more than that, so the next try waits for a longer idle time
- * (each abandon asks for 1.5x more; a completed collection, idle or not,
- * resets the expectation to what it took). Saturates at UINT32_MAX. */
-uint32_t mpgc_mp_idle_need_after_abandon(uint32_t need_us, uint32_t spent_us);
+/* The expectation after a collection that took took_us: ended, a
+ * collection done (idle, or stop-the-world for an allocation): the mean of
+ * the old expectation and took_us (took_us alone if none), so that one
+ * run slowed down by the OS does not shut out the idle times to come;
+ * !ended, an idle cycle abandoned after took_us: at least took_us (the
+ * next try then waits for 1.25x that, and every abandon raises it). */
+uint32_t mpgc_mp_idle_need(uint32_t need_us, uint32_t took_us, bool ended);
 
 #endif /* MPGC_MP_H */
