@@ -20,7 +20,7 @@
 # full gc.collect() before and after the run (collect_ms), and, on a build
 # with the `mpgc` module, the adapter's counts: idle collections completed,
 # idle cycles abandoned, all collections (the program's own gc.collect()
-# calls, 7, included).
+# calls, 8, included).
 #
 # Run: micropython -X heapsize=8M bench/programs/idle_asyncio.py [TICKS [nogc]]
 # (TICKS: default 2000, 20 s). Needs a port whose ticks_us() and

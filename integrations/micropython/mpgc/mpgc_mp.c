@@ -120,7 +120,7 @@ bool mpgc_mp_idle_worth(size_t free_now, size_t free_after, uint32_t budget_us,
 
 uint32_t mpgc_mp_idle_need(uint32_t need_us, uint32_t took_us, bool ended) {
     if (!ended) return need_us > took_us ? need_us : took_us;
-    return need_us == 0 ? took_us : (uint32_t)(((uint64_t)need_us + took_us) / 2u);
+    return need_us == 0 || took_us < need_us ? took_us : need_us;
 }
 
 /* ---- heap map ------------------------------------------------------------ */

@@ -151,12 +151,15 @@ void gc_mpgc_idle_stats(size_t out[3]);
  * budget holds need_us with a quarter to spare (and MPGC_MP_IDLE_MIN_US). */
 bool mpgc_mp_idle_worth(size_t free_now, size_t free_after, uint32_t budget_us,
                         uint32_t need_us);
-/* The expectation after a collection that took took_us: ended, a
- * collection done (idle, or stop-the-world for an allocation): the mean of
- * the old expectation and took_us (took_us alone if none), so that one
- * run slowed down by the OS does not shut out the idle times to come;
- * !ended, an idle cycle abandoned after took_us: at least took_us (the
- * next try then waits for 1.25x that, and every abandon raises it). */
+/* The expectation after a collection that took took_us. ended, a
+ * collection done (idle, or stop-the-world for an allocation): the
+ * smaller of the old expectation and took_us (took_us if none yet);
+ * !ended, an idle cycle abandoned after took_us: at least took_us, so the
+ * next try waits for an idle time of 1.25x that, and each abandon raises
+ * it. Biased low on purpose: a low guess costs an abandoned cycle (idle
+ * time, and clearing the marks), a high one skips the idle times that
+ * would have done, and a run the OS slowed down (tens of ms on a loaded
+ * machine) must not shut them out. */
 uint32_t mpgc_mp_idle_need(uint32_t need_us, uint32_t took_us, bool ended);
 
 #endif /* MPGC_MP_H */
