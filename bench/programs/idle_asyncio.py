@@ -13,7 +13,8 @@
 #  collections they trigger, fall at every phase of the tick; the loop is
 #  idle between runs (waiting in select.poll), for up to 9 ms at a time.
 #
-# Prints the lateness (p50, p99, max, in ms), the longest run of the other
+# Prints the lateness (p50, p99, max, in ms; the ticks more than 2 ms and
+# more than 5 ms late: over2ms, over5ms), the longest run of the other
 # tasks (run_max_ms: a collection an allocation triggered shows there
 # whole, whatever its phase), the runs that took more than STALL_US
 # ("stalls": such a collection, or the OS taking the CPU), the time of a
@@ -170,10 +171,12 @@ for _ in range(3):
     full_end.append(ticks_diff(ticks_us(), t0))
 
 late.sort()
+over2 = sum(1 for t in late if t > 2000)
+over5 = sum(1 for t in late if t > 5000)
 ms = lambda us: us / 1000
 print(
-    "idle_asyncio heap=%dK live=%dK collect_ms=%.3f/%.3f ticks=%d s=%.1f late_ms p50=%.3f p99=%.3f max=%.3f run_max_ms=%.3f stalls=%d"
-    % (heap >> 10, live >> 10, ms(min(full)), ms(min(full_end)), TICKS, elapsed / 1000, ms(late[TICKS // 2]), ms(late[TICKS * 99 // 100]), ms(late[-1]), ms(longest[0]), stalls[0]),
+    "idle_asyncio heap=%dK live=%dK collect_ms=%.3f/%.3f ticks=%d s=%.1f late_ms p50=%.3f p99=%.3f max=%.3f over2ms=%d over5ms=%d run_max_ms=%.3f stalls=%d"
+    % (heap >> 10, live >> 10, ms(min(full)), ms(min(full_end)), TICKS, elapsed / 1000, ms(late[TICKS // 2]), ms(late[TICKS * 99 // 100]), ms(late[-1]), over2, over5, ms(longest[0]), stalls[0]),
     end="",
 )
 try:
