@@ -21,7 +21,9 @@
 # full gc.collect() before and after the run (collect_ms), and, on a build
 # with the `mpgc` module, the adapter's counts: idle collections completed,
 # idle cycles abandoned, all collections (the program's own gc.collect()
-# calls, 8, included).
+# calls, 8, included), and the longest slice, the longest final slice
+# (the final step) and the least time left of a budget when an idle
+# collection ended, in us.
 #
 # Run: micropython -X heapsize=8M bench/programs/idle_asyncio.py [TICKS [nogc]]
 # (TICKS: default 2000, 20 s). Needs a port whose ticks_us() and
@@ -182,6 +184,6 @@ print(
 try:
     import mpgc
 
-    print(" idle=%d abandoned=%d collections=%d" % mpgc.idle_stats())
+    print(" idle=%d abandoned=%d collections=%d slice_us=%d final_us=%d least_left_us=%d" % mpgc.idle_stats())
 except (ImportError, AttributeError):
     print()

@@ -98,6 +98,6 @@ for i in range(N):
 try:
     import mpgc
 
-    print("ok heap=%dK records=%d idle=%d abandoned=%d collections=%d" % ((heap >> 10, N) + mpgc.idle_stats()))
+    print("ok heap=%dK records=%d idle=%d abandoned=%d collections=%d" % ((heap >> 10, N) + mpgc.idle_stats()[:3]))
 except (ImportError, AttributeError):
     print("ok heap=%dK records=%d" % (heap >> 10, N))

@@ -777,14 +777,18 @@ static uint32_t now_us(void) { return (uint32_t)mp_hal_ticks_us(); }
  * outside mp_state_mem_t, which has no field left for them; they count
  * events and steer nothing. */
 static size_t idle_done, idle_abandoned;
+static uint32_t idle_longest_slice, idle_longest_final, idle_least_left = UINT32_MAX;
 
-void gc_mpgc_idle_stats(size_t out[3]) {
+void gc_mpgc_idle_stats(size_t out[6]) {
     mpgc_info_t i;
     GC_ENTER();
     mpgc_info(heap(), &i);
     out[0] = idle_done;
     out[1] = idle_abandoned;
     out[2] = i.collections;
+    out[3] = idle_longest_slice;
+    out[4] = idle_longest_final;
+    out[5] = idle_least_left;
     GC_EXIT();
 }
 
@@ -823,13 +827,14 @@ bool mpgc_mp_idle(uint32_t budget_us) {
     }
     /* Stop before a slice that could end after the budget: the longest
      * slice so far, twice (the final step is about as long). */
-    uint32_t longest = 0, spent;
+    uint32_t longest = 0, spent, t;
     for (;;) {
-        uint32_t t = now_us();
+        t = now_us();
         if (idle_slice()) break;
         uint32_t end = now_us();
         spent = end - t0;
         if (end - t > longest) longest = end - t;
+        if (longest > idle_longest_slice) idle_longest_slice = longest;
         if (!mpgc_in_cycle(heap()) ||
             (budget_us != UINT32_MAX && (uint64_t)spent + 2u * longest > budget_us)) {
             mpgc_collect_abort(heap()); /* nothing freed; marks cleared */
@@ -839,8 +844,13 @@ bool mpgc_mp_idle(uint32_t budget_us) {
             return false;
         }
     }
-    IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, now_us() - t0, true);
+    uint32_t end = now_us();
+    IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, end - t0, true);
     idle_done++;
+    if (end - t > idle_longest_final) idle_longest_final = end - t;
+    /* 0 when it ended after the budget */
+    uint32_t left = budget_us > end - t0 ? budget_us - (end - t0) : 0;
+    if (left < idle_least_left) idle_least_left = left;
     threshold_restart();
     trace_auto(true);
     after_collection(); /* releases the mutex */

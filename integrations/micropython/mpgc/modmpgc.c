@@ -7,8 +7,9 @@
  *                      returns the bytes written. `mpgc report heap.snap`
  *                      on a PC draws it. OSError when the stream fails.
  *   idle_stats()       (idle collections completed, idle cycles abandoned,
- *                      all collections): idle-time collection at work
- *                      (docs/micropython.md, "Idle-time collection").
+ *                      all collections, longest slice us, longest final
+ *                      slice us, least budget left us): idle-time
+ *                      collection at work (docs/micropython.md, section 6).
  *
  * The snapshot is written with the heap locked: the stream must be one
  * implemented in C (a file, a socket, a UART) whose write does not
@@ -68,11 +69,11 @@ static mp_obj_t mpgc_py_snapshot(mp_obj_t stream) {
 static MP_DEFINE_CONST_FUN_OBJ_1(mpgc_snapshot_obj, mpgc_py_snapshot);
 
 static mp_obj_t mpgc_py_idle_stats(void) {
-    size_t n[3];
+    size_t n[6];
     gc_mpgc_idle_stats(n);
-    mp_obj_t t[3] = {mp_obj_new_int_from_uint(n[0]), mp_obj_new_int_from_uint(n[1]),
-                     mp_obj_new_int_from_uint(n[2])};
-    return mp_obj_new_tuple(3, t);
+    mp_obj_t t[6];
+    for (size_t i = 0; i < 6; i++) t[i] = mp_obj_new_int_from_uint(n[i]);
+    return mp_obj_new_tuple(6, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mpgc_idle_stats_obj, mpgc_py_idle_stats);
 

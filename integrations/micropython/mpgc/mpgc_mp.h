@@ -123,8 +123,11 @@ bool gc_mpgc_snapshot(mpgc_write_fn write, void *ctx);
  * Implemented in gc_mpgc.c. */
 bool mpgc_mp_idle(uint32_t budget_us);
 /* For mpgc.idle_stats(): idle collections completed, idle cycles
- * abandoned, all collections (mpgc_info's count). */
-void gc_mpgc_idle_stats(size_t out[3]);
+ * abandoned, all collections (mpgc_info's count), the longest slice and
+ * the longest final slice (the one that ended a cycle: the final step) in
+ * microseconds, and the least time left of a budget when an idle
+ * collection ended (0: one ended after its budget; UINT32_MAX: none yet). */
+void gc_mpgc_idle_stats(size_t out[6]);
 
 /* Words of collection work between two looks at the clock: a slice. */
 #ifndef MPGC_MP_IDLE_SLICE_WORDS
