@@ -19,8 +19,15 @@
  *    takes nothing (other threads call it from a signal handler while the
  *    collecting thread holds the mutex).
  *
- * All state is in mp_state_mem_t, which MicroPython may save and restore by
- * copying (ports/unix/coverage.c does, around 2048 throw-away heaps). mpgc
+ * Idle-time collection (mpgc_mp_idle, at the end of the file): the port
+ * calls it before it waits; a whole cycle runs in slices inside that one
+ * call, its roots reported by the port's gc_collect(), and is abandoned
+ * before the call returns if the wait was too short (docs/micropython.md
+ * section 6).
+ *
+ * All state is in mp_state_mem_t (but mpgc.idle_stats()'s counts, which
+ * steer nothing), which MicroPython may save and restore by copying
+ * (ports/unix/coverage.c does, around 2048 throw-away heaps). mpgc
  * keeps its tables and mark stack in the control block, which mpgc_init
  * carves out of the heap memory itself, so py/gc.c's fields are free for:
  *   area.gc_alloc_table_start   the mpgc_t handle
