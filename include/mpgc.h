@@ -230,7 +230,8 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  *  - mpgc_collect, mpgc_collect_start, mpgc_sweep_all and
  *    mpgc_remove_region abandon the cycle first (mpgc_collect_abort);
  *  - an allocation that finds no room ends the cycle (the final step)
- *    before it collects as usual; the threshold starts no collection;
+ *    before it collects as usual; the threshold starts no collection, nor
+ *    does the placement's reserve (MPGC_RESERVE_LARGE) ask for one;
  *  - every other call acts as outside a cycle; mpgc_check holds.
  * While the heap is locked a step does nothing and returns false. NULL:
  * false. A runtime that never calls a step function never opens a cycle

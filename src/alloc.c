@@ -120,7 +120,8 @@ static MPGC_NOINLINE void *alloc_in_cycle(mpgc_t *gc, size_t nb, unsigned flags)
     void *m = alloc_unlocked(gc, nb, flags);
     if (m && cycle_of(gc) != CYCLE_NONE) {
         word_t bit;
-        mpgc_group_of(gc, m, &bit)->mark |= bit;
+        group_t *g = mpgc_group_of(gc, m, &bit); /* sets bit: sequenced before its use */
+        g->mark |= bit;
     }
     return m;
 }

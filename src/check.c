@@ -160,7 +160,7 @@ static bool check_locked(const mpgc_t *gc) {
     /* Outside collections and cycles in steps the grey set is empty. */
     bool between = gc->phase == PHASE_IDLE && cycle_of(gc) == CYCLE_NONE;
     REQUIRE(!between || (gc->msp == 0 && gc->seg == NULL && !gc->part_lo && !gc->ovf_hi));
-    REQUIRE(gc->cycle <= CYCLE_IDLE && (gc->part_lo == NULL) == (gc->part_hi == NULL));
+    REQUIRE(gc->cycle <= CYCLE_IDLE && (gc->part_lo == NULL) == (gc->part_obj == NULL));
     REQUIRE(gc->phase != PHASE_IDLE || !gc->grey_only);
     REQUIRE(gc->phase == PHASE_IDLE || gc->lock_depth > 0);
     REQUIRE(!gc->batch && gc->phase != PHASE_SWEEP); /* mid-update then */

@@ -141,8 +141,8 @@ struct mpgc {
     uint8_t cycle;             /* CYCLE_*: the open cycle's mode */
     bool grey_only;            /* marking greys without tracing (a cycle's
                                   roots; mpgc_mark_range between steps) */
-    const word_t *part_lo;     /* the unscanned rest [part_lo, part_hi) of */
-    const word_t *part_hi;     /* an object a step's budget cut (NULL: none) */
+    const uint8_t *part_obj;   /* an object a step's budget cut (NULL: */
+    const word_t *part_lo;     /* none), and where its scan resumes */
 
     /* Ordered finalisation (finalise.c). While `batch` is set, tracing
      * visits unreachable objects through their fin bit instead of marking

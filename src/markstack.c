@@ -101,7 +101,8 @@ static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
 
 static bool owned(const mpgc_t *gc, const word_t *seg) {
     word_t bit;
-    return (mpgc_group_of(gc, seg, &bit)->head & bit) != 0;
+    const group_t *g = mpgc_group_of(gc, seg, &bit); /* sets bit: sequenced before its use */
+    return (g->head & bit) != 0;
 }
 
 static word_t *own_segment(mpgc_t *gc, size_t *n) {

@@ -11,7 +11,7 @@
  * Invariant between the steps of an incremental cycle (Dijkstra): every
  * pointer from a marked object to an unmarked one was either there when
  * the marked object was greyed (it is still to be scanned: on the mark
- * stack, in a segment, in part_lo..part_hi or in the overflow range) or
+ * stack, in a segment, the rest of part_obj or in the overflow range) or
  * was reported to mpgc_write_barrier, which greyed its target. Objects
  * allocated during the cycle are marked (alloc.c), so the sweep keeps
  * them. The roots and the stack are taken again in the final step.
