@@ -191,7 +191,9 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  *  - mpgc_alloc: NULL. mpgc_realloc: NULL, p untouched, reported as
  *    MPGC_BAD_LOCKED. mpgc_free: nothing, reported as MPGC_BAD_LOCKED.
  *  - mpgc_collect, mpgc_sweep_all, mpgc_finish_sweep: 0, nothing done. mpgc_collect_start:
- *    false. mpgc_collect_end: 0 and nothing, except the caller's own end of
+ *    false. mpgc_collect_step, mpgc_idle_step, mpgc_collect_abort: false,
+ *    nothing done; mpgc_write_barrier: nothing (the step is atomic);
+ *    mpgc_in_cycle reads. mpgc_collect_end: 0 and nothing, except the caller's own end of
  *    a three-step collection (never from a callback).
  *  - mpgc_add_region, mpgc_remove_region, mpgc_add_root, mpgc_remove_root,
  *    mpgc_set_finaliser: false, nothing changed.
@@ -228,7 +230,8 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  *  - mpgc_collect, mpgc_collect_start, mpgc_sweep_all and
  *    mpgc_remove_region abandon the cycle first (mpgc_collect_abort);
  *  - an allocation that finds no room ends the cycle (the final step)
- *    before it collects as usual; the threshold starts no collection;
+ *    before it collects as usual; the threshold starts no collection, nor
+ *    does the placement's reserve (MPGC_RESERVE_LARGE) ask for one;
  *  - every other call acts as outside a cycle; mpgc_check holds.
  * While the heap is locked a step does nothing and returns false. NULL:
  * false. A runtime that never calls a step function never opens a cycle

@@ -58,7 +58,7 @@ static inline void zero_blocks(uint8_t *m, size_t n) {
  * the collection (design.md 8). */
 static bool threshold_due(const mpgc_t *gc) {
     return MPGC_ENABLE_THRESHOLD && gc->threshold >= 0 && gc->enabled &&
-           gc->since_collect >= (size_t)gc->threshold && gc->cycle == CYCLE_NONE;
+           gc->since_collect >= (size_t)gc->threshold && cycle_of(gc) == CYCLE_NONE;
 }
 
 /* Slow path, reached when no run is long enough (the heap is full or
@@ -72,7 +72,7 @@ static MPGC_NOINLINE uint8_t *alloc_slow(mpgc_t *gc, size_t nb, bool growing) {
     if (!gc->enabled) return NULL;
     /* An open incremental cycle is ended first (its final step), and may
      * have kept garbage that died during it: one more collection then. */
-    bool floating = gc->cycle != CYCLE_NONE;
+    bool floating = cycle_of(gc) != CYCLE_NONE;
     for (;;) {
         mpgc_collect_locked(gc);
         uint8_t *m = mpgc_fl_take(gc, nb, growing);
@@ -91,18 +91,13 @@ static inline void claim(mpgc_t *gc, uint8_t *m, size_t nb, unsigned flags) {
     g->head |= bit_of(b);
     if (flags & MPGC_NO_SCAN) g->tail |= bit_of(b);
     if (MPGC_ENABLE_FINALISERS && (flags & MPGC_FINALISE)) g->fin |= bit_of(b);
-    /* Allocated black in an incremental cycle: kept by it, never scanned
-     * (its stores go through the barrier). Idle cycles were abandoned. */
-    if (MPGC_UNLIKELY(gc->cycle != CYCLE_NONE)) g->mark |= bit_of(b);
     if (nb > 1) tail_set(p, b + 1, nb - 1);
     zero_blocks(m, nb);
     gc->used_blocks += nb;
     mpgc_stats_alloc(gc, nb);
 }
 
-void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
-    if (MPGC_UNLIKELY(gc->lock_depth > 0)) return NULL;
-    mpgc_idle_abort(gc);
+static inline void *alloc_unlocked(mpgc_t *gc, size_t nb, unsigned flags) {
     if (MPGC_UNLIKELY(gc->cfg.fail_alloc != NULL) &&
         gc->cfg.fail_alloc(gc, nb * BLOCK, gc->cfg.user))
         return NULL;
@@ -116,7 +111,29 @@ void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
     return m;
 }
 
+/* With a cycle in steps open: an idle cycle is abandoned (the heap is
+ * about to change); in an incremental one the allocation is black, kept
+ * by the cycle and never scanned (its stores go through the barrier),
+ * unless the allocation had to end the cycle. */
+static MPGC_NOINLINE void *alloc_in_cycle(mpgc_t *gc, size_t nb, unsigned flags) {
+    mpgc_idle_abort(gc);
+    void *m = alloc_unlocked(gc, nb, flags);
+    if (m && cycle_of(gc) != CYCLE_NONE) {
+        word_t bit;
+        group_t *g = mpgc_group_of(gc, m, &bit); /* sets bit: sequenced before its use */
+        g->mark |= bit;
+    }
+    return m;
+}
+
+void *mpgc_alloc_locked(mpgc_t *gc, size_t nb, unsigned flags) {
+    if (MPGC_UNLIKELY(gc->lock_depth > 0)) return NULL;
+    if (MPGC_UNLIKELY(cycle_of(gc) != CYCLE_NONE)) return alloc_in_cycle(gc, nb, flags);
+    return alloc_unlocked(gc, nb, flags);
+}
+
 void *mpgc_alloc_internal(mpgc_t *gc, size_t nb) {
+    if (!MPGC_ENABLE_STEPS) return NULL;
     uint8_t *m = mpgc_fl_take_high(gc, nb);
     if (m) claim(gc, m, nb, MPGC_NO_SCAN);
     return m;
@@ -165,6 +182,7 @@ static void free_object(mpgc_t *gc, pool_t *p, size_t b) {
 }
 
 void mpgc_free_internal(mpgc_t *gc, void *ptr) {
+    if (!MPGC_ENABLE_STEPS) return;
     size_t b;
     pool_t *p = mpgc_find_head(gc, ptr, &b);
     if (p) free_object(gc, p, b);
@@ -229,7 +247,7 @@ static void *realloc_move(mpgc_t *gc, void *ptr, pool_t *p, size_t b, size_t hav
     if (!q) return NULL;
     memcpy(q, ptr, have * BLOCK);
     /* Allocated black, with words the barrier never saw: scan it. */
-    if (gc->cycle != CYCLE_NONE && !(flags & MPGC_NO_SCAN)) mpgc_mark_push(gc, q);
+    if (cycle_of(gc) != CYCLE_NONE && !(flags & MPGC_NO_SCAN)) mpgc_mark_push(gc, q);
     free_object(gc, p, b);
     return q;
 }

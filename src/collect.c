@@ -33,7 +33,7 @@ static size_t end_locked(mpgc_t *gc) {
 /* A collection; with a cycle in steps open, that cycle's final step: its
  * grey set is kept, the roots are taken again (step.c). */
 size_t mpgc_collect_locked(mpgc_t *gc) {
-    if (gc->cycle == CYCLE_NONE) {
+    if (cycle_of(gc) == CYCLE_NONE) {
         begin_locked(gc);
     } else {
         gc->lock_depth++;
@@ -46,7 +46,7 @@ size_t mpgc_collect_locked(mpgc_t *gc) {
 /* Calls that need every collection whole abandon an open cycle first. */
 static bool whole_locked(mpgc_t *gc) {
     if (gc->lock_depth > 0) return false;
-    if (gc->cycle != CYCLE_NONE) mpgc_cycle_abort(gc);
+    if (cycle_of(gc) != CYCLE_NONE) mpgc_cycle_abort(gc);
     return true;
 }
 

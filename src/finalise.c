@@ -38,7 +38,8 @@ typedef mpgc_batch_t batch_t;
 
 static bool is_marked(const mpgc_t *gc, const uint8_t *obj) {
     word_t bit;
-    return (mpgc_group_of(gc, obj, &bit)->mark & bit) != 0;
+    const group_t *g = mpgc_group_of(gc, obj, &bit); /* sets bit: sequenced before its use */
+    return (g->mark & bit) != 0;
 }
 
 static void set_fin(const mpgc_t *gc, const uint8_t *obj, bool on) {
@@ -254,7 +255,8 @@ static void finalise_unordered(mpgc_t *gc) {
 }
 
 static bool ordered(const mpgc_t *gc) {
-    return gc->cfg.finalise_order == MPGC_FINALISE_SAFE && gc->cfg.finaliser;
+    return MPGC_ENABLE_SAFE_ORDER && gc->cfg.finalise_order == MPGC_FINALISE_SAFE &&
+           gc->cfg.finaliser;
 }
 
 void mpgc_finalise(mpgc_t *gc) {

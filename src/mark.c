@@ -129,7 +129,7 @@ static void visit_candidate(mpgc_t *gc, word_t v) {
     push(gc, block_ptr(p, b));
 }
 
-static size_t drain_stack(mpgc_t *gc, size_t budget);
+static void drain_to_end(mpgc_t *gc);
 
 /* Every aligned word in [lo, hi). Not instrumented: it reads whole stacks.
  * Root words are taken ROOT_BATCH at a time and what they reach is traced
@@ -143,7 +143,7 @@ MPGC_NO_SANITIZE void mpgc_mark_words(mpgc_t *gc, const void *lo, const void *hi
     uintptr_t a = ((uintptr_t)lo + sizeof(word_t) - 1) & ~(uintptr_t)(sizeof(word_t) - 1);
     for (const volatile word_t *w = (const word_t *)a; (const void *)(w + 1) <= hi; w++) {
         mark_candidate(gc, *w);
-        if (gc->msp >= ROOT_BATCH && !gc->grey_only) (void)drain_stack(gc, SIZE_MAX);
+        if (gc->msp >= ROOT_BATCH && !gc->grey_only) drain_to_end(gc);
     }
 }
 
@@ -160,12 +160,22 @@ static inline size_t object_blocks(const pool_t *p, size_t b) {
 }
 
 /* The words of the object at obj, as candidates: marking (hot), or
- * visiting in a pending trace. */
-static inline const word_t *object_words(const mpgc_t *gc, const uint8_t *obj, size_t *n) {
+ * visiting in a pending trace. `checked`, in a cycle in steps: a grey
+ * entry may be stale, the runtime having freed or shrunk its object since
+ * it was greyed, and the space may now hold a no-scan buffer or part of
+ * another object. Then only a scannable head counts, to its current end
+ * (0 words otherwise). A new object allocated there during the cycle is
+ * black and its stores went through the barrier: scanning it keeps
+ * nothing more alive. */
+static inline const word_t *object_words(const mpgc_t *gc, const uint8_t *obj, size_t *n,
+                                         const bool checked) {
     const pool_t *p = gc->pools;
     if (MPGC_ENABLE_SPLIT_HEAP)
         while (obj >= p->end) p = p->next;
-    *n = object_blocks(p, block_index(p, obj)) * (BLOCK / sizeof(word_t));
+    size_t b = block_index(p, obj);
+    const group_t *g = &p->groups[b / W_BITS];
+    *n = checked && !(g->head & ~g->tail & bit_of(b)) ? 0
+                                                     : object_blocks(p, b) * (BLOCK / sizeof(word_t));
     return (const word_t *)(const void *)obj;
 }
 
@@ -176,13 +186,13 @@ static void scan_words(mpgc_t *gc, const word_t *w, size_t n) {
 
 static void scan_object(mpgc_t *gc, const uint8_t *obj) {
     size_t n;
-    const word_t *w = object_words(gc, obj, &n);
+    const word_t *w = object_words(gc, obj, &n, false);
     scan_words(gc, w, n);
 }
 
 static void scan_pending(mpgc_t *gc, const uint8_t *obj) {
     size_t n;
-    const word_t *w = object_words(gc, obj, &n);
+    const word_t *w = object_words(gc, obj, &n, false);
     for (size_t i = 0; i < n; i++) visit_candidate(gc, w[i]);
     progress_add(gc, n);
 }
@@ -192,12 +202,14 @@ static void drain_pending(mpgc_t *gc) {
     while (can_pop(gc)) scan_pending(gc, gc->mark_stack[--gc->msp]);
 }
 
-/* Traces from the stack until it is empty or `budget` words have been
- * scanned; returns what is left of the budget (0: the stack may not be
- * empty). An object longer than what is left is scanned in part and its
- * rest kept in part_lo/part_hi; the objects waiting in the FIFO go back on
- * the stack. Stop-the-world marking passes SIZE_MAX. */
-static size_t drain_stack(mpgc_t *gc, size_t budget) {
+/* Traces from the stack until it is empty or, when `budgeted` (in a cycle
+ * in steps, whose entries are checked), `budget` words have been scanned;
+ * returns what is left of the budget (0: the stack may not be empty). An
+ * object longer than what is left is scanned in part and the rest kept in
+ * part_obj/part_lo; the objects waiting in the FIFO go back on the stack.
+ * Inline twice, so that stop-the-world marking (drain_all) pays nothing
+ * for the budget. */
+static inline size_t drain(mpgc_t *gc, size_t budget, const bool budgeted) {
     const uint8_t *fifo[PREFETCH_DEPTH];
     unsigned head = 0, n = 0;
     for (;;) {
@@ -211,19 +223,31 @@ static size_t drain_stack(mpgc_t *gc, size_t budget) {
         head = (head + 1) % PREFETCH_DEPTH;
         n--;
         size_t words;
-        const word_t *w = object_words(gc, o, &words);
-        if (MPGC_UNLIKELY(words >= budget)) {
+        const word_t *w = object_words(gc, o, &words, budgeted);
+        if (budgeted && words >= budget) {
             scan_words(gc, w, budget);
             if (words > budget) {
+                gc->part_obj = o;
                 gc->part_lo = w + budget;
-                gc->part_hi = w + words;
             }
             while (n > 0) push(gc, fifo[(head + --n) % PREFETCH_DEPTH]);
             return 0;
         }
         scan_words(gc, w, words);
-        budget -= words;
+        if (budgeted) budget -= words;
     }
+}
+
+static MPGC_NOINLINE void drain_all(mpgc_t *gc) { (void)drain(gc, SIZE_MAX, false); }
+
+static MPGC_NOINLINE size_t drain_budget(mpgc_t *gc, size_t budget) {
+    return drain(gc, budget, MPGC_ENABLE_STEPS);
+}
+
+/* To the end: checking the entries while a cycle in steps is open. */
+static void drain_to_end(mpgc_t *gc) {
+    if (cycle_of(gc) != CYCLE_NONE) (void)drain_budget(gc, SIZE_MAX);
+    else drain_all(gc);
 }
 
 /* One pass over [lo, hi]: rescan every marked (in a pending trace:
@@ -253,7 +277,7 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
                 drain_pending(gc);
             } else {
                 scan_object(gc, block_ptr(p, b));
-                (void)drain_stack(gc, SIZE_MAX);
+                drain_to_end(gc);
             }
             b++;
         }
@@ -264,19 +288,28 @@ static void rescan_range(mpgc_t *gc, const uint8_t *lo, const uint8_t *hi) {
 /* The rest of an object a step's budget cut, first: it is the oldest
  * grey entry. */
 static size_t scan_part(mpgc_t *gc, size_t budget) {
+    const uint8_t *obj = gc->part_obj;
     const word_t *w = gc->part_lo;
-    size_t left = (size_t)(gc->part_hi - w), k = left < budget ? left : budget;
-    if (k < left) gc->part_lo = w + k;
-    else gc->part_lo = gc->part_hi = NULL;
+    gc->part_obj = NULL;
+    gc->part_lo = NULL;
+    size_t n;
+    const word_t *end = object_words(gc, obj, &n, true) + n;
+    if (w >= end) return budget; /* freed or cut since: nothing left of it */
+    size_t left = (size_t)(end - w), k = left < budget ? left : budget;
+    if (k < left) {
+        gc->part_obj = obj;
+        gc->part_lo = w + k;
+    }
     scan_words(gc, w, k);
     return budget - k;
 }
 
 size_t mpgc_mark_some(mpgc_t *gc, size_t budget) {
-    if (MPGC_UNLIKELY(gc->part_lo != NULL)) budget = scan_part(gc, budget);
+    if (MPGC_ENABLE_STEPS && MPGC_UNLIKELY(gc->part_lo != NULL)) budget = scan_part(gc, budget);
     while (budget > 0) {
         if (tracing_pending(gc)) drain_pending(gc);
-        else budget = drain_stack(gc, budget);
+        else if (budget == SIZE_MAX) drain_to_end(gc);
+        else budget = drain_budget(gc, budget);
         if (budget == 0 || !gc->ovf_hi) break;
         /* The fallback rescans are not cut by the budget (design.md 3). */
         const uint8_t *lo = gc->ovf_lo, *hi = gc->ovf_hi;
@@ -297,7 +330,8 @@ void mpgc_grey_reset(mpgc_t *gc) {
     gc->seg_fill = 0;
     gc->ovf_lo = gc->ovf_hi = NULL;
     gc->rescan_pos = NULL;
-    gc->part_lo = gc->part_hi = NULL;
+    gc->part_obj = NULL;
+    gc->part_lo = NULL;
 }
 
 void mpgc_mark_grey(mpgc_t *gc, const void *v) { mark_candidate(gc, (word_t)v); }
@@ -312,7 +346,8 @@ void mpgc_mark_object(mpgc_t *gc, const void *obj) {
 void mpgc_trace_contents(mpgc_t *gc, const void *obj) {
     if (!MPGC_ENABLE_FINALISERS) return; /* only finalise.c needs it */
     word_t bit;
-    if (mpgc_group_of(gc, obj, &bit)->tail & bit) return; /* no-scan: reaches nothing */
+    const group_t *g = mpgc_group_of(gc, obj, &bit); /* sets bit: sequenced before its use */
+    if (g->tail & bit) return; /* no-scan: reaches nothing */
     if (tracing_pending(gc)) scan_pending(gc, (const uint8_t *)obj);
     else scan_object(gc, (const uint8_t *)obj);
     mpgc_mark_drain(gc);
@@ -332,8 +367,9 @@ void mpgc_mark_range(mpgc_t *gc, const void *start, size_t nbytes) {
         mpgc_mark_drain(gc);
         return;
     }
+    if (!MPGC_ENABLE_STEPS) return;
     hook_lock(gc);
-    if (gc->cycle != CYCLE_NONE && gc->phase == PHASE_IDLE) {
+    if (cycle_of(gc) != CYCLE_NONE && gc->phase == PHASE_IDLE) {
         gc->grey_only = true;
         mpgc_mark_words(gc, lo, hi);
         gc->grey_only = false;

@@ -11,7 +11,7 @@
  * Invariant between the steps of an incremental cycle (Dijkstra): every
  * pointer from a marked object to an unmarked one was either there when
  * the marked object was greyed (it is still to be scanned: on the mark
- * stack, in a segment, in part_lo..part_hi or in the overflow range) or
+ * stack, in a segment, the rest of part_obj or in the overflow range) or
  * was reported to mpgc_write_barrier, which greyed its target. Objects
  * allocated during the cycle are marked (alloc.c), so the sweep keeps
  * them. The roots and the stack are taken again in the final step.
@@ -45,7 +45,7 @@ static bool step_locked(mpgc_t *gc, size_t budget) {
 }
 
 static bool step(mpgc_t *gc, size_t budget, uint8_t mode) {
-    if (!gc) return false;
+    if (!MPGC_ENABLE_STEPS || !gc) return false;
     hook_lock(gc);
     bool ended = false;
     if (gc->lock_depth == 0) {
@@ -69,7 +69,7 @@ bool mpgc_idle_step(mpgc_t *gc, size_t budget) { return step(gc, budget, CYCLE_I
  * Ignored inside a step's callbacks (phase not IDLE): the final step is
  * atomic there, as a stop-the-world collection is. */
 void mpgc_write_barrier(mpgc_t *gc, const void *obj, const void *value) {
-    if (!gc) return;
+    if (!MPGC_ENABLE_STEPS || !gc) return;
     hook_lock(gc);
     if (gc->cycle == CYCLE_INCREMENTAL && gc->phase == PHASE_IDLE) {
         const pool_t *p = mpgc_pool_of(gc, obj);
@@ -87,6 +87,7 @@ void mpgc_write_barrier(mpgc_t *gc, const void *obj, const void *value) {
 /* Marks are cleared a table word at a time; nothing else was written to
  * the heap by the cycle except segments, which are given back. */
 void mpgc_cycle_abort(mpgc_t *gc) {
+    if (!MPGC_ENABLE_STEPS) return;
     mpgc_ms_discard(gc);
     mpgc_grey_reset(gc);
     for (pool_t *p = gc->pools; p; p = p->next)
@@ -95,7 +96,7 @@ void mpgc_cycle_abort(mpgc_t *gc) {
 }
 
 bool mpgc_collect_abort(mpgc_t *gc) {
-    if (!gc) return false;
+    if (!MPGC_ENABLE_STEPS || !gc) return false;
     hook_lock(gc);
     bool open = gc->cycle != CYCLE_NONE && gc->phase == PHASE_IDLE;
     if (open) mpgc_cycle_abort(gc);
@@ -104,7 +105,7 @@ bool mpgc_collect_abort(mpgc_t *gc) {
 }
 
 bool mpgc_in_cycle(const mpgc_t *gc) {
-    if (!gc) return false;
+    if (!MPGC_ENABLE_STEPS || !gc) return false;
     hook_lock(gc);
     bool open = gc->cycle != CYCLE_NONE;
     hook_unlock(gc);
