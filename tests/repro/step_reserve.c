@@ -1,6 +1,7 @@
 /*
  * step_reserve.c - reproducer (not part of the test run; it fails on the
- * engine of fd3dbdc): during an open incremental cycle, a small allocation
+ * engine of fd3dbdc and passes since 9c76123, where the reserve asks for
+ * no collection while a cycle is open): during an open incremental cycle, a small allocation
  * that fits ends the cycle and collects the heap, because the placement's
  * reserve for large requests (MPGC_RESERVE_LARGE times the recent large
  * request, docs/design.md section 2) asks for a collection first: here a
