@@ -1324,7 +1324,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.progress = setup2 & 1 ? on_progress : NULL;
     cfg.user = &user_token;
     cfg.policy = (setup & 1) ? MPGC_POLICY_FIRST_FIT : MPGC_POLICY_FIT;
-    order = cfg.finalise_order = (setup & 2) ? MPGC_FINALISE_MICROPYTHON : MPGC_FINALISE_SAFE;
+    cfg.finalise_order = (setup & 2) ? MPGC_FINALISE_MICROPYTHON : MPGC_FINALISE_SAFE;
+    /* The model follows the order the engine uses: without the safe order
+     * compiled in, the field is ignored (MicroPython's). */
+    order = MPGC_ENABLE_SAFE_ORDER ? cfg.finalise_order : MPGC_FINALISE_MICROPYTHON;
     heap_bytes = 4096 + (size_t)(setup >> 3) * (sizeof arena - 4096) / 31;
     prog_every = (setup2 >> 1) % 8;
     prog_calls = 0;

@@ -41,6 +41,16 @@
 #define MPGC_ENABLE_FINALISERS 1
 #endif
 
+/* 1 (default): mpgc_config_t.finalise_order may select MPGC_FINALISE_SAFE
+ * (the default order: referrers first, every object intact while
+ * finalisers run, docs/design.md section 4a). 0: that order is compiled
+ * out (src/finalise.c's batches and mark.c's pending trace, about 1.9 KB
+ * of Cortex-M text) and the field is ignored: MicroPython's order is used,
+ * as MicroPython's adapter selects anyway (its fragment sets 0). */
+#ifndef MPGC_ENABLE_SAFE_ORDER
+#define MPGC_ENABLE_SAFE_ORDER 1
+#endif
+
 /* Unreachable finalisable objects ordered and finalised per collection in
  * the safe order (docs/design.md section 4): referrers before referents,
  * all of a batch in one collection. Costs two words of C stack per entry
@@ -116,6 +126,16 @@
 #define MPGC_MARK_STACK_SIZE 64
 #endif
 
+/* 1 (default): when the in-block mark stack is full, its older half moves
+ * into free runs (src/markstack.c), which keeps marking linear in the live
+ * data. 0: that code (about 500 B of Cortex-M text) is compiled out and a
+ * full stack falls back at once to rescanning the range of blocks that
+ * overflowed, as MicroPython's py/gc.c does: correct, but marking a long
+ * list or a deep structure can then take time quadratic in its length. */
+#ifndef MPGC_ENABLE_SPILL
+#define MPGC_ENABLE_SPILL 1
+#endif
+
 /* Slots for mpgc_add_root ranges, in the control block (two words each). */
 #ifndef MPGC_MAX_ROOTS
 #define MPGC_MAX_ROOTS 8
@@ -124,7 +144,9 @@
 /* Size classes of the free-run index: runs of 1..7 blocks have one exact
  * class each; above that every power of two is cut into 2^MPGC_CLASS_SPLIT_LOG2
  * classes, up to runs of 2^MPGC_CLASS_MAX_LOG2 blocks; longer runs share the
- * last class. Cost: one pointer per class in the control block. */
+ * last class. Cost: one pointer per class in the control block, for the
+ * classes the first region's pool can use (mpgc_init carves them after
+ * struct mpgc; the runs of larger pools added later share its last class). */
 #ifndef MPGC_CLASS_SPLIT_LOG2
 #define MPGC_CLASS_SPLIT_LOG2 2
 #endif

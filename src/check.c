@@ -81,7 +81,8 @@ static bool check_current(const mpgc_t *gc, size_t seen) {
  * (it has one successor) nor across lists (its class is fixed), so equal
  * counts of listed and existing runs mean every run is listed once. */
 static bool check_bins(const mpgc_t *gc, size_t *listed) {
-    for (size_t c = 0; c < MPGC_NUM_CLASSES; c++) {
+    REQUIRE(gc->last_class >= MPGC_CLASS_EXACT - 1u && gc->last_class < MPGC_NUM_CLASSES);
+    for (size_t c = 0; c <= gc->last_class; c++) {
         const run_t *first = gc->bins[c];
         REQUIRE(((gc->binmap[c / W_BITS] & bit_of(c)) != 0) == (first != NULL));
         if (!first) continue;
@@ -94,7 +95,7 @@ static bool check_bins(const mpgc_t *gc, size_t *listed) {
             REQUIRE(((const uint8_t *)q - p->base) % BLOCK == 0);
             size_t b = block_index(p, q);
             REQUIRE(q->nblocks > 0 && b + q->nblocks <= p->nblocks);
-            REQUIRE(mpgc_class_of(q->nblocks) == c);
+            REQUIRE(mpgc_class_of(gc, q->nblocks) == c);
             REQUIRE(block_is_free(p, b));
             size_t u = mpgc_prev_used(p, b), part[2][2], k = 0;
             size_t n = listed_parts(gc, p, u == SIZE_MAX ? 0 : u + 1, mpgc_next_used(p, b), part);
@@ -105,7 +106,7 @@ static bool check_bins(const mpgc_t *gc, size_t *listed) {
             q = q->next;
         } while (q != first);
     }
-    for (size_t c = MPGC_NUM_CLASSES; c < BINMAP_WORDS * W_BITS; c++)
+    for (size_t c = gc->last_class + 1u; c < BINMAP_WORDS * W_BITS; c++)
         REQUIRE((gc->binmap[c / W_BITS] & bit_of(c)) == 0);
     return true;
 }

@@ -255,7 +255,8 @@ static void finalise_unordered(mpgc_t *gc) {
 }
 
 static bool ordered(const mpgc_t *gc) {
-    return gc->cfg.finalise_order == MPGC_FINALISE_SAFE && gc->cfg.finaliser;
+    return MPGC_ENABLE_SAFE_ORDER && gc->cfg.finalise_order == MPGC_FINALISE_SAFE &&
+           gc->cfg.finaliser;
 }
 
 void mpgc_finalise(mpgc_t *gc) {

@@ -9,6 +9,10 @@
  *   7 <= c < last:     runs in [2^f + s*2^(f-S), 2^f + (s+1)*2^(f-S)),
  *                      f = 3 + (c-7)/2^S, s = (c-7)%2^S, S = MPGC_CLASS_SPLIT_LOG2
  *   last class:        runs of 2^MPGC_CLASS_MAX_LOG2 blocks or more
+ * and the index of a heap keeps only the classes up to one past its first
+ * pool's longest run (gc->last_class, mpgc_fl_classes): that last class
+ * then holds every longer run (of pools added later) as the last class
+ * above does, searched whole.
  * binmap has bit c set iff class c is non-empty, so the smallest non-empty
  * class at or above any size is a few count-trailing-zeros away: finding
  * space costs O(number of classes / word bits), never O(heap).
@@ -27,7 +31,6 @@
  */
 #include "internal.h"
 
-#define LAST_CLASS (MPGC_NUM_CLASSES - 1u)
 /* Runs of a ranged class looked at before moving to a class that surely fits. */
 #define FIT_PROBES 8u
 /* Blocks the lazy index passes per step, at least. */
@@ -39,12 +42,10 @@
 /* recent_large loses 1/RECENT_DECAY of itself at every large request. */
 #define RECENT_DECAY 64u
 
-size_t mpgc_class_of(size_t n) {
-    if (n < MPGC_CLASS_EXACT) return n - 1;
-    unsigned f = floor_log2(n);
-    if (f >= MPGC_CLASS_MAX_LOG2) return LAST_CLASS;
-    size_t s = (n >> (f - MPGC_CLASS_SPLIT_LOG2)) & (MPGC_CLASS_SPLIT - 1u);
-    return (MPGC_CLASS_EXACT - 1u) + (f - 3u) * MPGC_CLASS_SPLIT + s;
+size_t mpgc_class_of(const mpgc_t *gc, size_t n) {
+    if (n < MPGC_CLASS_EXACT) return n - 1; /* the common case: no clamp */
+    size_t c = MPGC_CLASS_RANGED(n, floor_log2(n));
+    return c < gc->last_class ? c : gc->last_class;
 }
 
 static size_t *run_tag(uint8_t *start, size_t n) {
@@ -86,10 +87,10 @@ static inline void unlink_run(mpgc_t *gc, run_t *r, size_t c) {
 }
 
 void mpgc_fl_insert(mpgc_t *gc, uint8_t *start, size_t n, bool at_tail) {
-    link_run(gc, (run_t *)(void *)start, n, mpgc_class_of(n), at_tail);
+    link_run(gc, (run_t *)(void *)start, n, mpgc_class_of(gc, n), at_tail);
 }
 
-void mpgc_fl_remove(mpgc_t *gc, run_t *r) { unlink_run(gc, r, mpgc_class_of(r->nblocks)); }
+void mpgc_fl_remove(mpgc_t *gc, run_t *r) { unlink_run(gc, r, mpgc_class_of(gc, r->nblocks)); }
 
 /* The control block is a valid address to subtract, and never a block. */
 static void current_clear(mpgc_t *gc) { gc->bump = gc->bump_end = (uint8_t *)gc; }
@@ -102,12 +103,12 @@ static bool current_ends(const mpgc_t *gc, const uint8_t *at) {
 /* Indexes the current run again (it is maximal: no coalescing needed). */
 static void current_retire(mpgc_t *gc) {
     size_t n = mpgc_fl_current(gc);
-    if (n > 0) link_run(gc, (run_t *)(void *)gc->bump, n, mpgc_class_of(n), false);
+    if (n > 0) link_run(gc, (run_t *)(void *)gc->bump, n, mpgc_class_of(gc, n), false);
     current_clear(gc);
 }
 
 void mpgc_fl_reset(mpgc_t *gc) {
-    memset(gc->bins, 0, sizeof gc->bins);
+    memset(gc->bins, 0, (gc->last_class + 1u) * sizeof gc->bins[0]);
     memset(gc->binmap, 0, sizeof gc->binmap);
     gc->max_run = 0;
     gc->max_run_valid = true;
@@ -119,13 +120,13 @@ void mpgc_fl_reset(mpgc_t *gc) {
  * r's class (only r's neighbours are touched), else moves to its class. */
 static uint8_t *carve(mpgc_t *gc, run_t *r, size_t n, bool high) {
     uint8_t *start = (uint8_t *)r;
-    size_t have = r->nblocks, c = mpgc_class_of(have), left = have - n;
+    size_t have = r->nblocks, c = mpgc_class_of(gc, have), left = have - n;
     if (left == 0) {
         unlink_run(gc, r, c);
         return start;
     }
     uint8_t *rest = high ? start : start + n * BLOCK;
-    size_t c2 = mpgc_class_of(left);
+    size_t c2 = mpgc_class_of(gc, left);
     run_t *q = (run_t *)(void *)rest;
     if (c2 != c) {
         unlink_run(gc, r, c);
@@ -188,7 +189,7 @@ static run_t *lowest_fit(mpgc_t *gc, size_t n) {
 /* Out of line: two callers, and inlined into both at MicroPython's -O3
  * it cost 450 B of firmware for no measurable speed. */
 static MPGC_NOINLINE run_t *find_fit(const mpgc_t *gc, size_t n, bool high) {
-    size_t c = mpgc_class_of(n);
+    size_t c = mpgc_class_of(gc, n);
     run_t *best = NULL;
     run_t *r = gc->bins[c];
     if (r) {
@@ -196,7 +197,7 @@ static MPGC_NOINLINE run_t *find_fit(const mpgc_t *gc, size_t n, bool high) {
         if (c < MPGC_CLASS_EXACT - 1u) {
             best = first; /* exact class: exact fit */
         } else {
-            size_t probes = c == LAST_CLASS ? SIZE_MAX : FIT_PROBES;
+            size_t probes = c == gc->last_class ? SIZE_MAX : FIT_PROBES;
             do {
                 if (q->nblocks >= n) {
                     best = q;
@@ -257,7 +258,7 @@ static size_t class_below(const mpgc_t *gc, size_t c, size_t cmin) {
 const run_t *mpgc_fl_walk(const mpgc_t *gc, const run_t *after, size_t cmin) {
     size_t c;
     if (after) {
-        c = mpgc_class_of(after->nblocks);
+        c = mpgc_class_of(gc, after->nblocks);
         if (after->next != gc->bins[c]) return after->next;
     } else {
         c = MPGC_NUM_CLASSES;
@@ -282,7 +283,7 @@ static run_t *roomiest(const mpgc_t *gc, size_t n) {
  * MPGC_RESERVE_LARGE times the recent large request would be left? */
 static bool in_reserve(const mpgc_t *gc, const run_t *r, size_t n) {
     return r->nblocks - n < (size_t)MPGC_RESERVE_LARGE * gc->recent_large &&
-           mpgc_class_of(r->nblocks) == top_class(gc);
+           mpgc_class_of(gc, r->nblocks) == top_class(gc);
 }
 
 /* Should a request that would cut into the reserve fail, so that the heap
@@ -341,7 +342,7 @@ uint8_t *mpgc_fl_take_slow(mpgc_t *gc, size_t n, bool growing) {
         if (collect_first(gc)) return NULL;
         return carve(gc, r, n, false);
     }
-    unlink_run(gc, r, mpgc_class_of(r->nblocks));
+    unlink_run(gc, r, mpgc_class_of(gc, r->nblocks));
     uint8_t *m = (uint8_t *)r;
     gc->bump_end = m + r->nblocks * BLOCK;
     gc->bump = m + n * BLOCK;

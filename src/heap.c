@@ -2,7 +2,7 @@
  * heap.c - carving the control block and pools out of caller memory.
  *
  *  region start                                                region end
- *  [struct mpgc (first region only)][pool_t][groups ...][pad][blocks ...]
+ *  [struct mpgc + bins (first region only)][pool_t][groups ...][pad][blocks ...]
  *                                                           ^ BLOCK-aligned
  *
  * pool_layout() is the one place that decides how many blocks fit; init and
@@ -74,12 +74,21 @@ mpgc_t *mpgc_init(void *mem, size_t size, const mpgc_config_t *cfg) {
     uint8_t *lo = (uint8_t *)mem, *hi = lo + size;
     if ((uintptr_t)hi < (uintptr_t)lo) return NULL; /* wraps the address space */
     uintptr_t at = align_up((uintptr_t)lo, sizeof(word_t));
-    if ((uintptr_t)hi < at + sizeof(mpgc_t)) return NULL;
+    if ((uintptr_t)hi < at || (uintptr_t)hi - at < sizeof(mpgc_t)) return NULL;
     mpgc_t *gc = (mpgc_t *)at;
-    pool_t *p = pool_layout((uint8_t *)(at + sizeof(mpgc_t)), hi);
+    memset(gc, 0, sizeof *gc);
+    /* The index's classes, for an upper bound of the pool's blocks (more
+     * classes than it needs are harmless; fewer would not be), classed
+     * among all of them first. */
+    size_t ub = ((uintptr_t)hi - at - sizeof(mpgc_t)) / BLOCK;
+    gc->last_class = MPGC_NUM_CLASSES - 1u;
+    size_t classes = MPGC_FL_CLASSES(mpgc_class_of(gc, ub ? ub : 1));
+    size_t cb = sizeof(mpgc_t) + classes * sizeof(run_t *);
+    if ((uintptr_t)hi - at < cb) return NULL;
+    pool_t *p = pool_layout((uint8_t *)(at + cb), hi);
     if (!p) return NULL;
 
-    memset(gc, 0, sizeof *gc);
+    gc->last_class = (uint8_t)(classes - 1u);
     mpgc_fl_reset(gc);
     if (cfg) gc->cfg = *cfg;
     gc->enabled = true;

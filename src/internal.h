@@ -89,8 +89,7 @@ struct mpgc {
     size_t meta_bytes;     /* control block + pool headers + groups + padding */
     uint8_t *first_free;   /* no free block below this address */
 
-    run_t *bins[MPGC_NUM_CLASSES];
-    word_t binmap[BINMAP_WORDS];
+    word_t binmap[BINMAP_WORDS]; /* bit c: bins[c] non-empty */
     uint8_t *idx_lo;       /* the lazy index's band [idx_lo, idx_hi): free */
     uint8_t *idx_hi;       /* blocks there are in no list yet (both NULL:
                               none; freelist.c, design.md 4) */
@@ -105,6 +104,8 @@ struct mpgc {
     bool enabled;
     uint8_t phase;         /* PHASE_*: where a collection is (collect.c) */
     uint8_t callbacks;     /* user callbacks running, nested (MPGC_CALLBACK) */
+    uint8_t last_class;    /* the index's last class, sized to the first
+                              pool: longer runs of later pools share it */
     ptrdiff_t threshold;   /* bytes; -1 disabled */
     size_t since_collect;  /* bytes allocated since the last collection */
     size_t collections;
@@ -153,7 +154,14 @@ struct mpgc {
     bool fin_down;               /* which way the windows move */
     size_t fin_stalls;           /* collections in a row that finalised nothing */
     size_t fin_pending;          /* unreachable finalisable objects last found */
+
+    /* The free-run index: one list per size class, last_class + 1 of them,
+     * carved with the control block (heap.c): classes the first pool can
+     * never use cost nothing. Last, as a flexible array member. */
+    run_t *bins[];
 };
+
+_Static_assert(MPGC_NUM_CLASSES <= 256, "last_class is a uint8_t");
 
 /* Where a collection is. Calls that would change the heap's shape are
  * refused in every phase but IDLE (mpgc.h, "Inside a collection"). */
@@ -277,7 +285,26 @@ size_t mpgc_prev_used(const pool_t *p, size_t b); /* before b; SIZE_MAX if none 
 /* ---- freelist.c: the free-run index ---------------------------------- */
 /* Smallest request carved from the high end of a run (none when 0). */
 #define LARGE_MIN (MPGC_LARGE_BLOCKS ? (size_t)MPGC_LARGE_BLOCKS : SIZE_MAX)
-size_t mpgc_class_of(size_t nblocks);
+/* The class of a run of n >= 8 blocks among all MPGC_NUM_CLASSES, where
+ * f = floor_log2(n); a macro so that a size probe (tools/size-report.sh)
+ * evaluates it at compile time. */
+#define MPGC_CLASS_RANGED(n, f)                                                \
+    ((f) >= MPGC_CLASS_MAX_LOG2                                                \
+         ? MPGC_NUM_CLASSES - 1u                                               \
+         : (MPGC_CLASS_EXACT - 1u) + ((f) - 3u) * MPGC_CLASS_SPLIT +           \
+               (((n) >> ((f) - MPGC_CLASS_SPLIT_LOG2)) & (MPGC_CLASS_SPLIT - 1u)))
+/* The classes the index of a heap needs, from the class c (among all
+ * MPGC_NUM_CLASSES) of its first pool's longest run: every run of that pool
+ * gets its own class as if the index had them all, and one more class holds
+ * the longer runs of pools added later. At least the exact classes (the
+ * fast path's). */
+#define MPGC_FL_CLASSES(c)                                                     \
+    ((c) + 2u < MPGC_CLASS_EXACT    ? MPGC_CLASS_EXACT                         \
+     : (c) + 2u > MPGC_NUM_CLASSES ? MPGC_NUM_CLASSES                         \
+                                   : (c) + 2u)
+/* The class of a run of nblocks blocks in gc's index. */
+size_t mpgc_class_of(const mpgc_t *gc, size_t nblocks);
+
 /* Is block b of p in the lazy index's band (its free runs in no list
  * yet)? Pools are address-ordered, so the band is an address range; b may
  * be p->nblocks (p->end, never another pool's block). */
@@ -370,9 +397,10 @@ typedef struct mpgc_batch {
     const uint8_t *visit_lo, *visit_hi;  /* heads visited by it (NULL: none) */
 } mpgc_batch_t;
 
-/* Is a pending trace running (mark.c)? Never, without finalisers. */
+/* Is a pending trace running (mark.c)? Never, without finalisers or
+ * without the safe order. */
 static inline bool tracing_pending(const mpgc_t *gc) {
-    return MPGC_ENABLE_FINALISERS && MPGC_UNLIKELY(gc->batch != NULL);
+    return MPGC_ENABLE_FINALISERS && MPGC_ENABLE_SAFE_ORDER && MPGC_UNLIKELY(gc->batch != NULL);
 }
 
 /* ---- mark.c ------------------------------------------------------------ */
@@ -428,7 +456,9 @@ size_t mpgc_sweep(mpgc_t *gc);
 size_t mpgc_collect_locked(mpgc_t *gc);
 
 /* ---- stats.c ----------------------------------------------------------- */
+/* Without MPGC_ENABLE_STATS nothing reads the counters: not kept. */
 static inline void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
+    if (!MPGC_ENABLE_STATS) return;
     if (nb == 1) gc->num_1block++;
     else if (nb == 2) gc->num_2block++;
     if (MPGC_UNLIKELY(nb >= gc->max_block)) {
@@ -437,6 +467,7 @@ static inline void mpgc_stats_alloc(mpgc_t *gc, size_t nb) {
     }
 }
 static inline void mpgc_stats_free(mpgc_t *gc, size_t nb) {
+    if (!MPGC_ENABLE_STATS) return;
     if (nb == 1) gc->num_1block--;
     else if (nb == 2) gc->num_2block--;
     /* Only freeing the last allocation of the largest size invalidates. */

@@ -50,9 +50,9 @@ static size_t capacity(const word_t *seg) {
 }
 
 /* The smallest class all of whose runs have at least SEG_MIN blocks. */
-static size_t min_class(void) {
-    size_t c = mpgc_class_of(SEG_MIN);
-    return SEG_MIN > 1 && mpgc_class_of(SEG_MIN - 1) == c ? c + 1 : c;
+static size_t min_class(const mpgc_t *gc) {
+    size_t c = mpgc_class_of(gc, SEG_MIN);
+    return SEG_MIN > 1 && mpgc_class_of(gc, SEG_MIN - 1) == c ? c + 1 : c;
 }
 
 /* The first free stretch of at least SEG_MIN blocks in the lazy index's
@@ -91,7 +91,7 @@ static word_t *next_segment(const mpgc_t *gc, const word_t *seg, size_t *n) {
     } else if (!mpgc_fl_current_at(gc, (const uint8_t *)seg)) {
         after = (const run_t *)(const void *)seg;
     }
-    const run_t *r = mpgc_fl_walk(gc, after, min_class());
+    const run_t *r = mpgc_fl_walk(gc, after, min_class(gc));
     if (r) {
         *n = r->nblocks;
         return (word_t *)(uintptr_t)r;
@@ -111,6 +111,7 @@ static word_t *own_segment(mpgc_t *gc, size_t *n) {
 }
 
 bool mpgc_ms_spill(mpgc_t *gc) {
+    if (!MPGC_ENABLE_SPILL) return false; /* overflow rescans only */
     word_t *seg = gc->seg;
     if (!seg || gc->seg_fill + HALF > capacity(seg)) {
         word_t *next = seg ? (word_t *)seg[SEG_NEXT] : NULL;
@@ -136,7 +137,7 @@ bool mpgc_ms_spill(mpgc_t *gc) {
 
 bool mpgc_ms_refill(mpgc_t *gc) {
     word_t *seg = gc->seg;
-    if (!seg) return false;
+    if (!MPGC_ENABLE_SPILL || !seg) return false;
     size_t k = gc->seg_fill < HALF ? gc->seg_fill : HALF;
     gc->seg_fill -= k;
     memcpy(gc->mark_stack, entries(seg) + gc->seg_fill, k * sizeof gc->mark_stack[0]);

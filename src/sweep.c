@@ -104,8 +104,8 @@ size_t mpgc_sweep(mpgc_t *gc) {
                 word_t nc = n ? n->tail & ~n->head : 0;
                 word_t c1 = (C >> 1) | (nc << (W_BITS - 1));
                 word_t c2 = (C >> 2) | (nc << (W_BITS - 2));
-                ones += popcount_word(dead & ~c1);
-                twos += popcount_word(dead & c1 & ~c2);
+                ones += MPGC_ENABLE_STATS ? popcount_word(dead & ~c1) : 0;
+                twos += MPGC_ENABLE_STATS ? popcount_word(dead & c1 & ~c2) : 0;
                 objs += popcount_word(dead);
             }
             if (MPGC_ENABLE_STATS) {

@@ -141,10 +141,11 @@ if sel bench; then # the benchmarks must build and run; their quick modes check 
     dir=$OUT/bench
     if cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMPGC_BUILD_BENCH=ON -DMPGC_BUILD_TESTS=OFF \
          >"$dir.log" 2>&1 &&
-       cmake --build "$dir" -j"$JOBS" --target mpgc-bench mpgc-pause >>"$dir.log" 2>&1 &&
+       cmake --build "$dir" -j"$JOBS" --target mpgc-bench mpgc-pause mpgc-step >>"$dir.log" 2>&1 &&
        "$dir/bench/mpgc-bench" --quick --csv "$dir/quick.csv" >>"$dir.log" 2>&1 &&
-       "$dir/bench/mpgc-pause" --quick >>"$dir.log" 2>&1; then
-      grep -E "^mpgc-bench:|^mpgc-pause: (ok|FAILED)" "$dir.log" | tail -2; passed=$((passed+1))
+       "$dir/bench/mpgc-pause" --quick >>"$dir.log" 2>&1 &&
+       "$dir/bench/mpgc-step" --quick >>"$dir.log" 2>&1; then
+      grep -E "^mpgc-bench:|^mpgc-(pause|step): (ok|FAILED)" "$dir.log" | tail -3; passed=$((passed+1))
     else tail -n 30 "$dir.log"; failed=$((failed+1)); failures+=(bench); fi
   else skip_or_fail bench libgc-dev; fi
 fi
@@ -152,6 +153,8 @@ if sel options; then
   # Every option flipped from its default, and everything off at once.
   stage opt-interior -DMPGC_DEFINES="MPGC_INTERIOR_POINTERS=1;MPGC_DEBUG=1"
   stage opt-minimal -DMPGC_DEFINES="MPGC_ENABLE_FINALISERS=0;MPGC_ENABLE_THRESHOLD=0;MPGC_ENABLE_SPLIT_HEAP=0;MPGC_ENABLE_LOCK_HOOKS=0;MPGC_ENABLE_STATS=0;MPGC_ENABLE_FIRST_FIT=0;MPGC_ENABLE_PROGRESS=0;MPGC_ENABLE_SNAPSHOT=0;MPGC_ENABLE_STEPS=0"
+  stage opt-micropython -DMPGC_DEFINES="MPGC_ENABLE_LOCK_HOOKS=0;MPGC_ENABLE_THRESHOLD=0;MPGC_ENABLE_SAFE_ORDER=0"
+  stage opt-lean -DMPGC_DEFINES="MPGC_CONFIG_FILE=\"$ROOT/port/profile-lean.h\""
   stage opt-blocks -DMPGC_DEFINES="MPGC_BLOCK_WORDS=8;MPGC_CLASS_SPLIT_LOG2=3;MPGC_CLASS_MAX_LOG2=12;MPGC_MARK_STACK_SIZE=4;MPGC_LARGE_BLOCKS=0"
 fi
 
@@ -159,7 +162,7 @@ if sel size; then # Cortex-M4 code size and RAM figures against tools/size-limit
   if have arm-none-eabi-gcc; then
     echo "=== stage size"
     if tools/size-report.sh >"$OUT/size.log" 2>&1; then
-      grep -E '^total|control block|block tables|not met|no limit|FAIL' "$OUT/size.log"; passed=$((passed+1))
+      grep -E '^total|^linked|control block|block tables|by-function table|not met|no limit|FAIL' "$OUT/size.log"; passed=$((passed+1))
     else cat "$OUT/size.log"; failed=$((failed+1)); failures+=(size); fi
   else skip_or_fail size gcc-arm-none-eabi; fi
 fi

@@ -328,6 +328,47 @@ static void test_split_heap(void) {
     CHECK(mpgc_check(gc));
 }
 
+/* The free-run index has classes only up to the first pool's size
+ * (mpgc_fl_classes): the longer runs of a larger pool added later share its
+ * last class, which is searched whole. Ten runs of distinct lengths, each
+ * longer than the whole first pool, in the second; each request fits only
+ * the runs at least as long, so every one must find its run among them,
+ * the longest asked for first. */
+static _Alignas(64) uint8_t big[16 * 1024 * sizeof(void *)];
+
+static void test_region_larger_than_first(void) {
+    enum { FIRST = 256 * sizeof(void *), RUNS = 10 };
+    mpgc_config_t cfg = {0};
+    mpgc_t *gc = precise_heap(mem, FIRST, &cfg);
+    CHECK(gc != NULL);
+    if (!gc || !MPGC_ENABLE_SPLIT_HEAP) return;
+    CHECK(mpgc_add_region(gc, big, sizeof big));
+    mpgc_disable(gc);
+    /* Every block an object of one block; then runs are freed in the
+     * second pool, one block apart. */
+    uint8_t *p, *low = NULL;
+    while ((p = mpgc_alloc(gc, BLK, 0)) != NULL)
+        if (p >= big && (!low || p < low)) low = p;
+    size_t len[RUNS];
+    uint8_t *run[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+        /* At least twice the first pool: two classes above its longest run. */
+        len[i] = (2 * FIRST / BLK + 3 * (size_t)i) * BLK;
+        run[i] = i ? run[i - 1] + len[i - 1] + BLK : low;
+        CHECK(run[i] + len[i] <= big + sizeof big);
+        for (size_t k = 0; k < len[i]; k += BLK) mpgc_free(gc, run[i] + k);
+    }
+    CHECK(mpgc_check(gc));
+    mpgc_info_t info;
+    mpgc_info(gc, &info);
+    CHECK_EQ(info.max_free, len[RUNS - 1]);
+    for (int i = RUNS; i-- > 0;) {
+        CHECK(mpgc_alloc(gc, len[i], 0) == (void *)run[i]); /* the only run that fits */
+        CHECK(mpgc_check(gc));
+    }
+    CHECK(mpgc_alloc(gc, BLK, 0) == NULL);
+}
+
 /* Giving an added pool back (MicroPython's MICROPY_GC_SPLIT_HEAP_AUTO frees
  * empty areas after a collection), both when the pool's free run is indexed
  * and when it is the current run. */
@@ -416,6 +457,7 @@ int main(void) {
     RUN(test_realloc);
     RUN(test_realloc_keeps_finaliser);
     RUN(test_split_heap);
+    RUN(test_region_larger_than_first);
     RUN(test_remove_region);
     RUN(test_region_bytes);
     return test_done();

@@ -117,6 +117,63 @@ static void info_units(void) {
     CHECK(full.total == 0 && full.used == 0 && full.free == 0);
 }
 
+/* ---- idle-time collection: when a cycle is worth opening -------------------- */
+
+static void idle_worth_needs_used_memory_and_time(void) {
+    const size_t after = 1000000; /* free after the last collection */
+    const size_t half = after / 100 * MPGC_MP_IDLE_PERCENT;
+    /* nothing, or less than the share, used since: not worth it */
+    CHECK(!mpgc_mp_idle_worth(after, after, UINT32_MAX, 0));
+    CHECK(!mpgc_mp_idle_worth(after - half + 1, after, UINT32_MAX, 0));
+    /* the share used: worth it with time to spare */
+    CHECK(mpgc_mp_idle_worth(after - half, after, UINT32_MAX, 0));
+    CHECK(mpgc_mp_idle_worth(0, after, 10000, 0));
+    /* more free than after the collection (frees since): not worth it */
+    CHECK(!mpgc_mp_idle_worth(after + 5, after, UINT32_MAX, 0));
+    /* a heap that was full after its collection: any use counts */
+    CHECK(!mpgc_mp_idle_worth(0, 0, UINT32_MAX, 0));
+    CHECK(mpgc_mp_idle_worth(10, 40, UINT32_MAX, 0));
+    CHECK(!mpgc_mp_idle_worth(40, 40, UINT32_MAX, 0));
+    /* the budget: at least MPGC_MP_IDLE_MIN_US, and need + need / 4 */
+    CHECK(!mpgc_mp_idle_worth(0, after, MPGC_MP_IDLE_MIN_US - 1, 0));
+    CHECK(mpgc_mp_idle_worth(0, after, MPGC_MP_IDLE_MIN_US, 0));
+    CHECK(!mpgc_mp_idle_worth(0, after, 4999, 4000));
+    CHECK(mpgc_mp_idle_worth(0, after, 5000, 4000));
+    /* no overflow with the largest expectation: only "no limit" holds it */
+    CHECK(!mpgc_mp_idle_worth(0, after, UINT32_MAX - 1, UINT32_MAX));
+    CHECK(mpgc_mp_idle_worth(0, after, UINT32_MAX, UINT32_MAX / 5 * 4));
+}
+
+static void idle_need_follows_collections(void) {
+    /* a collection done: its time, then the smaller of the two */
+    CHECK_EQ(mpgc_mp_idle_need(0, 4000, true), 4000);
+    CHECK_EQ(mpgc_mp_idle_need(4000, 2000, true), 2000);
+    CHECK_EQ(mpgc_mp_idle_need(2000, 9000, true), 2000);
+    /* one run slowed down by the OS changes nothing */
+    CHECK_EQ(mpgc_mp_idle_need(2500, 42000, true), 2500);
+    uint32_t need;
+    /* abandoned: at least what was spent, never less than before */
+    CHECK_EQ(mpgc_mp_idle_need(0, 4000, false), 4000);
+    CHECK_EQ(mpgc_mp_idle_need(9000, 4000, false), 9000);
+    CHECK_EQ(mpgc_mp_idle_need(3000, 4000, false), 4000);
+    /* and the next collection done brings it down again */
+    CHECK_EQ(mpgc_mp_idle_need(mpgc_mp_idle_need(2500, 7000, false), 2600, true), 2600);
+    /* a cycle that needs 12 ms, tried in idle times of up to 9 ms: each
+     * abandon (after all but the last slice's worth of the budget) asks
+     * for 1.25x more, so within a few tries no such idle time opens one */
+    need = 0;
+    int tries = 0;
+    for (uint32_t budget = 2000; tries < 100; budget = budget % 9000 + 1000) {
+        if (!mpgc_mp_idle_worth(0, 1000000, budget, need)) continue;
+        need = mpgc_mp_idle_need(need, budget - 200, false);
+        tries++;
+        if (need + need / 4 > 9000) break;
+    }
+    CHECK(tries > 1 && tries < 10);
+    CHECK(!mpgc_mp_idle_worth(0, 1000000, 9000, need));
+    CHECK(mpgc_mp_idle_worth(0, 1000000, UINT32_MAX, need)); /* "no limit" still does */
+}
+
 /* ---- micropython.mem_info() ----------------------------------------------------- */
 
 static void info_text_matches_py_gc(void) {
@@ -368,6 +425,8 @@ int main(void) {
     RUN(sys_tuple_order_and_failures);
     RUN(info_units);
     RUN(info_text_matches_py_gc);
+    RUN(idle_worth_needs_used_memory_and_time);
+    RUN(idle_need_follows_collections);
     RUN(area_bytes_policy);
     RUN(dump_matches_py_gc);
     RUN(dump_passes_other_text);

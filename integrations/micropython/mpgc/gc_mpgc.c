@@ -19,13 +19,24 @@
  *    takes nothing (other threads call it from a signal handler while the
  *    collecting thread holds the mutex).
  *
- * All state is in mp_state_mem_t, which MicroPython may save and restore by
- * copying (ports/unix/coverage.c does, around 2048 throw-away heaps). mpgc
+ * Idle-time collection (mpgc_mp_idle, at the end of the file): the port
+ * calls it before it waits; a whole cycle runs in slices inside that one
+ * call, its roots reported by the port's gc_collect(), and is abandoned
+ * before the call returns if the wait was too short (docs/micropython.md
+ * section 6).
+ *
+ * All state is in mp_state_mem_t (but mpgc.idle_stats()'s counts, which
+ * steer nothing), which MicroPython may save and restore by copying
+ * (ports/unix/coverage.c does, around 2048 throw-away heaps). mpgc
  * keeps its tables and mark stack in the control block, which mpgc_init
  * carves out of the heap memory itself, so py/gc.c's fields are free for:
  *   area.gc_alloc_table_start   the mpgc_t handle
  *   gc_block_stack[], area.gc_last_free_atb_index   the deferred frees
- *   gc_stack_overflow           collections started from a finaliser
+ *   gc_stack_overflow           collections started from a finaliser, or
+ *                               IDLE_OPENING while mpgc_mp_idle takes roots
+ *   area.gc_alloc_table_byte_len   free bytes after the last collection
+ *   area.gc_last_used_block     microseconds a collection is expected to take
+ *                               (idle-time collection, at the end of the file)
  *
  * Deferred frees: py/gc.c's gc_free only clears table bits, so a freed
  * object keeps its contents until an allocation reuses the memory, and
@@ -53,6 +64,7 @@
 #include <string.h>
 
 #include "py/gc.h"
+#include "py/mphal.h"
 #include "py/mpstate.h"
 #include "py/runtime.h"
 
@@ -74,6 +86,11 @@ static inline mpgc_t *heap(void) {
     return (mpgc_t *)(void *)MP_STATE_MEM(area).gc_alloc_table_start;
 }
 #define NESTED_COLLECTS (MP_STATE_MEM(gc_stack_overflow))
+/* NESTED_COLLECTS while mpgc_mp_idle has the port report the roots of a
+ * cycle it opens: gc_collect_start/root/end then grey instead of collect. */
+#define IDLE_OPENING (-1)
+#define IDLE_FREE_AFTER (MP_STATE_MEM(area).gc_alloc_table_byte_len)
+#define IDLE_NEED_US (MP_STATE_MEM(area).gc_last_used_block)
 
 #if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
 #define GC_MUTEX_INIT() mp_thread_recursive_mutex_init(&MP_STATE_MEM(gc_mutex))
@@ -386,6 +403,8 @@ void gc_init(void *start, void *end) {
     note_first_region(gc, (byte *)start, (byte *)end);
     NESTED_COLLECTS = 0;
     NPENDING = 0;
+    IDLE_FREE_AFTER = gc ? (size_t)mpgc_mem_free(gc) : 0;
+    IDLE_NEED_US = 0;
     MP_STATE_THREAD(gc_lock_depth) = 0;
     MP_STATE_MEM(gc_auto_collect_enabled) = 1;
     threshold_init();
@@ -485,8 +504,25 @@ static void mark_pystack(void) {
 static void mark_pystack(void) {}
 #endif
 
+/* The root pointers of mp_state_ctx, as py/gc.c takes them: from
+ * thread.dict_locals to vm.qstr_last_chunk; and the pystack. */
+static void mark_state_roots(void) {
+    size_t root_start = offsetof(mp_state_ctx_t, thread.dict_locals);
+    size_t root_end = offsetof(mp_state_ctx_t, vm.qstr_last_chunk);
+    mpgc_mark_range(heap(), (byte *)&mp_state_ctx + root_start, root_end - root_start);
+    mark_pystack();
+}
+
 void gc_collect_start(void) {
     GC_ENTER();
+    if (NESTED_COLLECTS == IDLE_OPENING) {
+        /* mpgc_mp_idle's root report: open the cycle (its first step greys
+         * mpgc's own roots, none here) and grey these; the port's
+         * gc_collect_root calls grey the rest. */
+        mpgc_idle_step(heap(), 0);
+        mark_state_roots();
+        return;
+    }
     if (MP_STATE_THREAD(gc_lock_depth) & GC_COLLECT_FLAG) {
         /* Called from a finaliser of the collection in progress (py/gc.c
          * would re-enter its sweep): nothing to do. */
@@ -496,35 +532,40 @@ void gc_collect_start(void) {
     MP_STATE_THREAD(gc_lock_depth) |= GC_COLLECT_FLAG;
     threshold_restart();
     flush_frees();
-    mpgc_collect_start(heap());
-
-    /* The root pointers of mp_state_ctx, as py/gc.c takes them: from
-     * thread.dict_locals to vm.qstr_last_chunk. */
-    size_t root_start = offsetof(mp_state_ctx_t, thread.dict_locals);
-    size_t root_end = offsetof(mp_state_ctx_t, vm.qstr_last_chunk);
-    mpgc_mark_range(heap(), (byte *)&mp_state_ctx + root_start, root_end - root_start);
-    mark_pystack();
+    mpgc_collect_start(heap()); /* abandons an open idle cycle, if any */
+    mark_state_roots();
 }
 
 void gc_collect_root(void **ptrs, size_t len) {
-    if (NESTED_COLLECTS) return;
+    if (NESTED_COLLECTS > 0) return;
     mpgc_mark_range(heap(), ptrs, len * sizeof(void *));
 }
 
+/* After a collection's sweep, the mutex held: what gc_collect_end does
+ * for every collection, idle ones included. Releases the mutex. */
+static void after_collection(void) {
+    trace_collected();          /* before anything can reuse an address */
+    weakrefs_note_freed(false); /* before GC_EXIT: no address is reused yet */
+    flush_frees();              /* what the finalisers freed */
+    free_empty_areas();
+    IDLE_FREE_AFTER = (size_t)mpgc_mem_free(heap());
+    GC_EXIT();
+    weakrefs_sweep();
+}
+
 void gc_collect_end(void) {
-    if (NESTED_COLLECTS) {
+    if (NESTED_COLLECTS == IDLE_OPENING) { /* the cycle stays open */
+        GC_EXIT();
+        return;
+    }
+    if (NESTED_COLLECTS > 0) {
         NESTED_COLLECTS--;
         GC_EXIT();
         return;
     }
     set_collected(mpgc_collect_end(heap()));
     MP_STATE_THREAD(gc_lock_depth) &= ~GC_COLLECT_FLAG;
-    trace_collected();          /* before anything can reuse an address */
-    weakrefs_note_freed(false); /* before GC_EXIT: no address is reused yet */
-    flush_frees();              /* what the finalisers freed */
-    free_empty_areas();
-    GC_EXIT();
-    weakrefs_sweep();
+    after_collection();
 }
 
 void gc_sweep_all(void) {
@@ -554,25 +595,27 @@ static void *attempt(void *ptr, size_t n_bytes, unsigned flags) {
  * cannot satisfy it, only while automatic collection is on, as py/gc.c
  * does; then, with MICROPY_GC_SPLIT_HEAP_AUTO, grows the heap once. A moved
  * ptr stays alive across the collection: it is on this stack. */
+/* With the GC mutex held: a collection that gc_alloc needs. Its length
+ * is what mpgc_mp_idle expects a collection to take. */
+static void collect_for_alloc(void) {
+    GC_EXIT();
+    trace_auto(true);
+    uint32_t t0 = (uint32_t)mp_hal_ticks_us();
+    gc_collect();
+    IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, (uint32_t)mp_hal_ticks_us() - t0, true);
+    trace_auto(false);
+    GC_ENTER();
+}
+
 static void *alloc_collecting(void *ptr, size_t n_bytes, unsigned flags) {
     bool collected = !MP_STATE_MEM(gc_auto_collect_enabled);
     if (!collected && threshold_reached()) {
-        GC_EXIT();
-        trace_auto(true);
-        gc_collect();
-        trace_auto(false);
+        collect_for_alloc();
         collected = true;
-        GC_ENTER();
     }
     void *p = attempt(ptr, n_bytes, flags);
     if (p == NULL) { /* full, fragmented, or mpgc asks for a collection first */
-        if (!collected) {
-            GC_EXIT();
-            trace_auto(true);
-            gc_collect();
-            trace_auto(false);
-            GC_ENTER();
-        }
+        if (!collected) collect_for_alloc();
         /* Also without collecting: mpgc's placement may decline once
          * between collections to have the heap collected early
          * (cfg.caller_collects); the retry then succeeds if a run fits. */
@@ -718,6 +761,108 @@ bool gc_mpgc_snapshot(mpgc_write_fn write, void *ctx) {
     bool ok = mpgc_snapshot(heap(), write, ctx);
     GC_EXIT();
     return ok;
+}
+
+/* ---- idle-time collection ------------------------------------------------------ */
+
+/* Between the slices of a cycle nothing may store into the heap
+ * (docs/design.md section 8). The caller's own thread runs no Python code
+ * until mpgc_mp_idle returns; other threads must not either. */
+#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL && defined(MICROPY_MPGC_IDLE_ALONE)
+static bool idle_alone(void) { return MICROPY_MPGC_IDLE_ALONE(); }
+#elif MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
+/* Threads without a GIL, and the port cannot tell whether others exist. */
+static bool idle_alone(void) { return false; }
+#else
+/* No threads, or the caller holds the GIL: no other thread runs Python. */
+static bool idle_alone(void) { return true; }
+#endif
+
+static uint32_t now_us(void) { return (uint32_t)mp_hal_ticks_us(); }
+
+/* Counts for mpgc.idle_stats() (bench/programs/idle_asyncio.py): kept
+ * outside mp_state_mem_t, which has no field left for them; they count
+ * events and steer nothing. */
+static size_t idle_done, idle_abandoned;
+static uint32_t idle_longest_slice, idle_longest_final, idle_least_left = UINT32_MAX;
+
+void gc_mpgc_idle_stats(size_t out[6]) {
+    mpgc_info_t i;
+    GC_ENTER();
+    mpgc_info(heap(), &i);
+    out[0] = idle_done;
+    out[1] = idle_abandoned;
+    out[2] = i.collections;
+    out[3] = idle_longest_slice;
+    out[4] = idle_longest_final;
+    out[5] = idle_least_left;
+    GC_EXIT();
+}
+
+/* Mutex held. Has the port's gc_collect() report the roots while
+ * NESTED_COLLECTS says so: gc_collect_start opens the cycle, every root
+ * is greyed, nothing is traced. False if no cycle could be opened. */
+static bool idle_open(void) {
+    NESTED_COLLECTS = IDLE_OPENING;
+    gc_collect();
+    NESTED_COLLECTS = 0;
+    return mpgc_in_cycle(heap());
+}
+
+/* Mutex held. One slice: about MPGC_MP_IDLE_SLICE_WORDS words of
+ * marking, or the final step (the rest of the trace, the finalisers, the
+ * sweep of the tables), as inside gc_collect_start/end: finalisers may
+ * free, and nothing may allocate. True when the cycle ended. */
+static bool idle_slice(void) {
+    MP_STATE_THREAD(gc_lock_depth) |= GC_COLLECT_FLAG;
+    bool done = mpgc_idle_step(heap(), MPGC_MP_IDLE_SLICE_WORDS);
+    MP_STATE_THREAD(gc_lock_depth) &= ~GC_COLLECT_FLAG;
+    return done;
+}
+
+bool mpgc_mp_idle(uint32_t budget_us) {
+    uint32_t t0 = now_us();
+    if (!idle_alone() || MP_STATE_THREAD(gc_lock_depth) != 0 ||
+        !MP_STATE_MEM(gc_auto_collect_enabled) || heap() == NULL)
+        return false;
+    GC_ENTER();
+    flush_frees(); /* before the cycle: a free would abandon it */
+    if (!mpgc_mp_idle_worth((size_t)mpgc_mem_free(heap()), IDLE_FREE_AFTER, budget_us,
+                            (uint32_t)IDLE_NEED_US) || !idle_open()) {
+        GC_EXIT();
+        return false;
+    }
+    /* Stop before a slice that could end after the budget: the longest
+     * slice so far, twice (the final step is about as long). */
+    uint32_t longest = 0, spent, t;
+    for (;;) {
+        t = now_us();
+        if (idle_slice()) break;
+        uint32_t end = now_us();
+        spent = end - t0;
+        if (end - t > longest) longest = end - t;
+        if (longest > idle_longest_slice) idle_longest_slice = longest;
+        if (!mpgc_in_cycle(heap()) ||
+            (budget_us != UINT32_MAX && (uint64_t)spent + 2u * longest > budget_us)) {
+            mpgc_collect_abort(heap()); /* nothing freed; marks cleared */
+            IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, spent, false);
+            idle_abandoned++;
+            GC_EXIT();
+            return false;
+        }
+    }
+    uint32_t end = now_us();
+    IDLE_NEED_US = mpgc_mp_idle_need((uint32_t)IDLE_NEED_US, end - t0, true);
+    idle_done++;
+    if (end - t > idle_longest_final) idle_longest_final = end - t;
+    /* 0 when it ended after the budget */
+    uint32_t left = budget_us > end - t0 ? budget_us - (end - t0) : 0;
+    if (left < idle_least_left) idle_least_left = left;
+    threshold_restart();
+    trace_auto(true);
+    after_collection(); /* releases the mutex */
+    trace_auto(false);
+    return true;
 }
 
 #endif /* MICROPY_ENABLE_GC */

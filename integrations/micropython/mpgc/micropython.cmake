@@ -123,6 +123,7 @@ target_link_libraries(usermod INTERFACE usermod_mpgc)
 set_property(SOURCE ${MPGC_LIB_SOURCES} APPEND PROPERTY COMPILE_DEFINITIONS
     MPGC_ENABLE_LOCK_HOOKS=0
     MPGC_ENABLE_THRESHOLD=0
+    MPGC_ENABLE_SAFE_ORDER=0
 )
 # mpgc options (include/mpgc_config.h) for every file that includes mpgc.h,
 # e.g. MPGC_BLOCK_WORDS=8 to match MICROPY_BYTES_PER_GC_BLOCK.

@@ -73,11 +73,12 @@ SRC_USERMOD_LIB_C += $(MPGC_LIB_C)
 
 # The adapter takes MicroPython's GC mutex itself, and counts
 # gc.threshold in MP_STATE_MEM as py/gc.c does: mpgc's own lock hooks and
-# threshold are compiled out. src/stack.c is not compiled: the port
+# threshold are compiled out; it selects MicroPython's finaliser order, so
+# mpgc's safe order is compiled out too (about 1.9 KB). src/stack.c is not compiled: the port
 # reports its stacks (gc_collect_root), mpgc never scans one, so the
 # firmware needs no setjmp and no C library from mpgc (-nostdlib links).
 CFLAGS_USERMOD += -I$(MPGC_ROOT)/include -I$(MPGC_MP_DIR) \
-	-DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_THRESHOLD=0 $(MPGC_CFLAGS)
+	-DMPGC_ENABLE_LOCK_HOOKS=0 -DMPGC_ENABLE_THRESHOLD=0 -DMPGC_ENABLE_SAFE_ORDER=0 $(MPGC_CFLAGS)
 
 override PY_CORE_O = $(filter-out $(BUILD)/py/gc.o $(BUILD)/py/modgc.o,\
 	$(addprefix $(BUILD)/, $(PY_CORE_O_BASENAME)))

@@ -6,6 +6,10 @@
  *                      for binary writing, e.g. open("heap.snap", "wb");
  *                      returns the bytes written. `mpgc report heap.snap`
  *                      on a PC draws it. OSError when the stream fails.
+ *   idle_stats()       (idle collections completed, idle cycles abandoned,
+ *                      all collections, longest slice us, longest final
+ *                      slice us, least budget left us): idle-time
+ *                      collection at work (docs/micropython.md, section 6).
  *
  * The snapshot is written with the heap locked: the stream must be one
  * implemented in C (a file, a socket, a UART) whose write does not
@@ -64,9 +68,19 @@ static mp_obj_t mpgc_py_snapshot(mp_obj_t stream) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mpgc_snapshot_obj, mpgc_py_snapshot);
 
+static mp_obj_t mpgc_py_idle_stats(void) {
+    size_t n[6];
+    gc_mpgc_idle_stats(n);
+    mp_obj_t t[6];
+    for (size_t i = 0; i < 6; i++) t[i] = mp_obj_new_int_from_uint(n[i]);
+    return mp_obj_new_tuple(6, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mpgc_idle_stats_obj, mpgc_py_idle_stats);
+
 static const mp_rom_map_elem_t mp_module_mpgc_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_mpgc) },
     { MP_ROM_QSTR(MP_QSTR_snapshot), MP_ROM_PTR(&mpgc_snapshot_obj) },
+    { MP_ROM_QSTR(MP_QSTR_idle_stats), MP_ROM_PTR(&mpgc_idle_stats_obj) },
 };
 static MP_DEFINE_CONST_DICT(mp_module_mpgc_globals, mp_module_mpgc_globals_table);
 

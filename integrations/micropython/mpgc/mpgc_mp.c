@@ -107,6 +107,22 @@ size_t mpgc_mp_area_bytes(size_t failed_alloc, size_t heap_bytes, size_t avail, 
     return want < avail ? want : avail;
 }
 
+/* ---- idle-time collection ---------------------------------------------- */
+
+bool mpgc_mp_idle_worth(size_t free_now, size_t free_after, uint32_t budget_us,
+                        uint32_t need_us) {
+    size_t used_since = free_after > free_now ? free_after - free_now : 0;
+    if (used_since == 0 || used_since < free_after / 100u * MPGC_MP_IDLE_PERCENT) return false;
+    uint64_t want = (uint64_t)need_us + need_us / 4u;
+    if (want < MPGC_MP_IDLE_MIN_US) want = MPGC_MP_IDLE_MIN_US;
+    return budget_us >= want;
+}
+
+uint32_t mpgc_mp_idle_need(uint32_t need_us, uint32_t took_us, bool ended) {
+    if (!ended) return need_us > took_us ? need_us : took_us;
+    return need_us == 0 || took_us < need_us ? took_us : need_us;
+}
+
 /* ---- heap map ------------------------------------------------------------ */
 
 static const char layout_prefix[] = "GC memory layout; from ";

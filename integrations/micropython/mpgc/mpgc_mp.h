@@ -104,4 +104,65 @@ void mpgc_mp_dump_finish(mpgc_mp_dump_t *d);
  * (for modmpgc.c's mpgc.snapshot). */
 bool gc_mpgc_snapshot(mpgc_write_fn write, void *ctx);
 
+/* ---- idle-time collection ----------------------------------------------- */
+
+/* For the port (docs/micropython.md, "Idle-time collection"): call it where
+ * the runtime is about to wait (a sleep, the poll that asyncio waits in),
+ * with the time the wait may take, in microseconds (UINT32_MAX: no limit).
+ * When a collection is worth it (mpgc_mp_idle_worth), it reports the roots
+ * through the port's gc_collect(), runs the collection in slices of
+ * MPGC_MP_IDLE_SLICE_WORDS words until it ends or the budget is used, and
+ * abandons an unfinished cycle before it returns: no cycle is ever open
+ * when the runtime resumes. Returns true when it completed a collection.
+ * Call it only where no Python code can run until it returns: from the
+ * thread that holds the GIL; without a GIL, only while the caller is the
+ * only MicroPython thread, which the port tells with
+ * MICROPY_MPGC_IDLE_ALONE() (without that macro, it does nothing in such
+ * a build). It does nothing while the heap is locked, inside a collection
+ * (a finaliser that sleeps) or while gc.disable() is in force.
+ * Implemented in gc_mpgc.c. */
+bool mpgc_mp_idle(uint32_t budget_us);
+/* For mpgc.idle_stats(): idle collections completed, idle cycles
+ * abandoned, all collections (mpgc_info's count), the longest slice and
+ * the longest final slice (the one that ended a cycle: the final step) in
+ * microseconds, and the least time left of a budget when an idle
+ * collection ended (0: one ended after its budget; UINT32_MAX: none yet). */
+void gc_mpgc_idle_stats(size_t out[6]);
+
+/* Words of collection work between two looks at the clock: a slice. */
+#ifndef MPGC_MP_IDLE_SLICE_WORDS
+#define MPGC_MP_IDLE_SLICE_WORDS 8192u
+#endif
+/* A collection is worth starting in idle time once this share (percent) of
+ * the memory that was free after the last collection is used again: the
+ * heap is collected about twice as often as out-of-memory collections
+ * would (at 50), while enough is left for the idle time to come before
+ * the heap is full. */
+#ifndef MPGC_MP_IDLE_PERCENT
+#define MPGC_MP_IDLE_PERCENT 50u
+#endif
+/* No cycle is opened with less time than this: the root report and the
+ * first slices would be thrown away. */
+#ifndef MPGC_MP_IDLE_MIN_US
+#define MPGC_MP_IDLE_MIN_US 1000u
+#endif
+
+/* The policy of mpgc_mp_idle, without MicroPython. free_now: bytes free
+ * now; free_after: bytes free after the last collection; need_us: what a
+ * collection is expected to take (0: not known yet). Worth it when at
+ * least MPGC_MP_IDLE_PERCENT of free_after has been used since, and the
+ * budget holds need_us with a quarter to spare (and MPGC_MP_IDLE_MIN_US). */
+bool mpgc_mp_idle_worth(size_t free_now, size_t free_after, uint32_t budget_us,
+                        uint32_t need_us);
+/* The expectation after a collection that took took_us. ended, a
+ * collection done (idle, or stop-the-world for an allocation): the
+ * smaller of the old expectation and took_us (took_us if none yet);
+ * !ended, an idle cycle abandoned after took_us: at least took_us, so the
+ * next try waits for an idle time of 1.25x that, and each abandon raises
+ * it. Biased low on purpose: a low guess costs an abandoned cycle (idle
+ * time, and clearing the marks), a high one skips the idle times that
+ * would have done, and a run the OS slowed down (tens of ms on a loaded
+ * machine) must not shut them out. */
+uint32_t mpgc_mp_idle_need(uint32_t need_us, uint32_t took_us, bool ended);
+
 #endif /* MPGC_MP_H */
