@@ -794,6 +794,10 @@ static void drain(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (FUZZ_PLANT_MISSING_BARRIER && !MPGC_ENABLE_STEPS) { /* no cycle: nothing to find */
+        printf("planted: the steps are compiled out (MPGC_ENABLE_STEPS=0)\n");
+        exit(77);
+    }
     in = data;
     in_left = size;
     uint8_t setup = byte();
@@ -802,7 +806,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.scan_roots = on_scan;
     cfg.finaliser = on_fin;
     cfg.progress = setup & 1 ? on_progress : NULL;
-    order = cfg.finalise_order = setup & 2 ? MPGC_FINALISE_MICROPYTHON : MPGC_FINALISE_SAFE;
+    cfg.finalise_order = setup & 2 ? MPGC_FINALISE_MICROPYTHON : MPGC_FINALISE_SAFE;
+    /* with the safe order compiled out, asking for it gives MicroPython's */
+    order = MPGC_ENABLE_SAFE_ORDER ? cfg.finalise_order : MPGC_FINALISE_MICROPYTHON;
     cfg.policy = setup & 4 ? MPGC_POLICY_FIRST_FIT : MPGC_POLICY_FIT;
     size_t heap_bytes = 8192 + (size_t)(setup >> 3) * (sizeof arena - 8192) / 31;
     memset(live, 0, sizeof live);

@@ -12,6 +12,7 @@ rc=$?
 end=$(date +%s.%N)
 secs=$(echo "$start $end" | awk '{printf "%.1f", $2 - $1}')
 msg=$(grep -m1 -E "^fuzz_step: " "$log")
+if [ "$rc" -eq 77 ]; then cat "$log"; rm -f "$log"; exit 77; fi # nothing to plant into: skipped
 rm -f "$log"
 if [ "$rc" -eq 124 ] || [ -z "$msg" ]; then
   echo "planted bug NOT found in ${limit} s (exit $rc)"
