@@ -219,8 +219,9 @@ bool mpgc_set_finaliser(mpgc_t *gc, const void *p, bool on);
  * does about `budget` words of collection work (words of objects scanned;
  * one large object is scanned in pieces) and returns true when it ended a
  * cycle. The first step of a cycle greys the roots (registered ranges,
- * scan_roots, the stack) without tracing them; the runtime runs between
- * steps; the step that finds nothing left to trace ends the cycle in one
+ * scan_roots, the stack), which costs one pass over them whatever the
+ * budget, then traces like any step (budget 0: it only opens the cycle);
+ * the runtime runs between steps; the step that finds nothing left to trace ends the cycle in one
  * atomic final step: the roots and the stack again, the rest of the
  * trace, finalisers, the sweep of the tables. Between steps:
  *  - every store of a pointer into a heap object must be followed by
