@@ -713,6 +713,16 @@ static void test_reserve_in_cycle(void) {
 
 /* ---- 6. a huge object is scanned in pieces ------------------------------- */
 
+/* A fresh heap whose root 0 is one scannable object of `bytes` (NULL if
+ * it could not be allocated). */
+static void **huge_rooted(mpgc_t **gc, size_t bytes) {
+    *gc = heap(HEAP);
+    void **huge = mpgc_alloc(*gc, bytes, 0);
+    CHECK(huge != NULL);
+    roots[0] = huge;
+    return huge;
+}
+
 /* Half the heap in one object full of pointers (most to one node, the
  * last words to nodes found nowhere else). With budget B, no step but the
  * last scans much more than B words: measured by the number of steps
@@ -723,12 +733,10 @@ static void test_reserve_in_cycle(void) {
  * position lost (the last nodes freed); a barrier store into the scanned
  * part of a partly scanned object lost. */
 static void test_huge_object(void) {
-    mpgc_t *gc = heap(HEAP);
+    mpgc_t *gc;
     size_t bytes = HEAP / 2, words = bytes / W;
-    void **huge = mpgc_alloc(gc, bytes, 0);
-    CHECK(huge != NULL);
+    void **huge = huge_rooted(&gc, bytes);
     if (!huge) return;
-    roots[0] = huge;
     node_t *common = mk(gc, 1, 0), *last[4], *moved = mk(gc, 99, 0);
     static node_t *nodes[2000];
     node_t *head = list(gc, 2000, 1000, 1, nodes);
@@ -775,12 +783,10 @@ static void test_huge_object(void) {
  * there (the freed space is reused at once by a list that the cycle must
  * keep). Catches: a piece position that outlives its object. */
 static void huge_cut_case(bool free_it) {
-    mpgc_t *gc = heap(HEAP);
+    mpgc_t *gc;
     size_t bytes = HEAP / 2, words = bytes / W;
-    void **huge = mpgc_alloc(gc, bytes, 0);
-    CHECK(huge != NULL);
+    void **huge = huge_rooted(&gc, bytes);
     if (!huge) return;
-    roots[0] = huge;
     node_t *common = mk(gc, 1, 0);
     for (size_t i = 0; i < words; i++) huge[i] = common;
     steps(gc, 1024, false, 6);
